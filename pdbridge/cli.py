@@ -1,0 +1,79 @@
+"""The `pdbridge` command: a thin argparse layer over importable functions.
+
+Each subcommand lives in its own module, which defines `configure(parser)` and `run(args) -> int`.
+Modules are imported only when their command runs, so `pdbridge --help` stays fast and a command
+never pays for torch unless it needs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from pdbridge import __version__
+from pdbridge.errors import ExitCode, PdbridgeError
+
+# name -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "convert": ("pdbridge.convert", "convert a drum pattern between .mid and .json"),
+    "dataset": (
+        "pdbridge.dataset",
+        "read a Groove MIDI Dataset folder, count and cache its windows",
+    ),
+    "train": ("pdbridge.train", "train a model on a dataset folder"),
+    "eval": ("pdbridge.evaluate", "evaluate a model on a split"),
+    "models": ("pdbridge.model_list", "list the shipped models"),
+    "serve": ("pdbridge.server", "run the OSC server for Pure Data"),
+    "send": ("pdbridge.client", "send one OSC request to a running server and print the reply"),
+    "bench": ("pdbridge.bench", "benchmark the server against a bare UDP echo and a naive server"),
+    "sample": ("pdbridge.filetools", "sample a new beat into a MIDI file"),
+    "humanize": ("pdbridge.filetools", "give a stiff MIDI beat human velocity and timing"),
+    "drumify": ("pdbridge.filetools", "turn a tapped rhythm (MIDI) into a full drum kit"),
+    "continue": ("pdbridge.filetools", "continue a MIDI beat for N bars"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pdbridge", description="Generative drum models for Pure Data, over OSC."
+    )
+    parser.add_argument("--version", action="version", version=f"pdbridge {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (_module, help_text) in COMMANDS.items():
+        sub.add_parser(name, help=help_text, add_help=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    # First pass: find the command without importing every module.
+    args, rest = parser.parse_known_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if args.command is None:
+        parser.print_help()
+        return ExitCode.OK
+    module_name, help_text = COMMANDS[args.command]
+    module = importlib.import_module(module_name)
+    cmd_parser = argparse.ArgumentParser(prog=f"pdbridge {args.command}", description=help_text)
+    module.configure(cmd_parser, args.command)
+    cmd_args = cmd_parser.parse_args(rest)
+    cmd_args.command = args.command
+    cmd_args.verbose = args.verbose
+    try:
+        return int(module.run(cmd_args) or 0)
+    except PdbridgeError as e:
+        print(f"pdbridge {args.command}: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        return ExitCode.INTERRUPTED
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -73,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
         return e.exit_code
     except KeyboardInterrupt:
         return ExitCode.INTERRUPTED
+    except BrokenPipeError:  # `pdbridge dataset DIR | head`: the reader left, nothing is wrong
+        sys.stderr.close()
+        return ExitCode.OK
 
 
 if __name__ == "__main__":

@@ -1,0 +1,248 @@
+"""MIDI files <-> `Pattern`, through mido.
+
+Reading (`read_midi`):
+- the grid is the file's own: a sixteenth is `ticks_per_beat / 4` ticks, so tempo changes do not
+  move notes off their beats; the pattern keeps the first tempo (a pattern has one tempo) and
+  `MidiDrums.tempo_changes` says how many other tempos the file had;
+- each note-on (velocity > 0; velocity 0 is a note-off) on the drum channel whose pitch is in the
+  `DrumMap` is snapped to the nearest sixteenth; offset = signed distance in steps (positive = late);
+- when two onsets land in one cell (voice, step), the loudest wins;
+- the grid starts at tick 0, or at a `marker` meta event named `pdbridge:start` (written by
+  `write_midi` when a hit sounds before the first grid line); onsets up to half a step before the
+  start land on step 0 with a negative offset, never wrapped to the end.
+
+Writing (`write_midi`): a type-0 file, 480 ticks per beat, one tempo event, the time signature,
+General MIDI drum notes on channel 10, each hit at `(step + offset)` sixteenths with a short note.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import mido
+import numpy as np
+
+from pdbridge.errors import BadInputError
+from pdbridge.pattern import NUM_VOICES, STEPS_PER_BAR, VOICES, Pattern
+
+DRUM_CHANNEL = 9  # MIDI channel 10, counted from 0 as mido does
+START_MARKER = "pdbridge:start"
+GM_OUTPUT_PITCHES: tuple[int, ...] = (36, 38, 42, 46, 43, 47, 50, 49, 51)
+
+# The usual 9-voice reduction of the Roland TD-11 map used by the Groove MIDI Dataset.
+GMD_INPUT_PITCHES: dict[str, tuple[int, ...]] = {
+    "kick": (36,),
+    "snare": (38, 37, 40),
+    "closed_hihat": (42, 22, 44),
+    "open_hihat": (46, 26),
+    "low_tom": (43, 58),
+    "mid_tom": (47, 45),
+    "high_tom": (50, 48),
+    "crash": (49, 52, 55, 57),
+    "ride": (51, 53, 59),
+}
+
+
+@dataclass(frozen=True)
+class DrumMap:
+    """Which input pitches make each voice, and which pitch each voice is written as."""
+
+    input_pitches: dict[str, tuple[int, ...]] = field(
+        default_factory=lambda: dict(GMD_INPUT_PITCHES)
+    )
+    output_pitches: tuple[int, ...] = GM_OUTPUT_PITCHES
+    channel: int = DRUM_CHANNEL  # 0-based; None would mean "any channel"
+
+    def __post_init__(self) -> None:
+        if len(self.output_pitches) != NUM_VOICES:
+            raise BadInputError(
+                f"output pitches: need {NUM_VOICES}, got {len(self.output_pitches)}"
+            )
+        unknown = set(self.input_pitches) - set(VOICES)
+        if unknown:
+            raise BadInputError(f"drum map: unknown voices {sorted(unknown)}")
+
+    def voice_of_pitch(self) -> dict[int, int]:
+        # Output pitches are read back too, so files we write always read back.
+        table = {p: i for i, p in enumerate(self.output_pitches)}
+        for name, pitches in self.input_pitches.items():
+            for p in pitches:
+                table[p] = VOICES.index(name)
+        return table
+
+
+@dataclass
+class MidiDrums:
+    """What `read_midi` found: the pattern plus the facts about the file that a caller may need."""
+
+    pattern: Pattern
+    time_signature: tuple[int, int]
+    onsets: int  # drum onsets on the channel with a mapped pitch, inside the pattern
+    collisions: int  # of those, dropped because a louder hit had the cell
+    unmapped: int  # onsets on the channel whose pitch no voice takes
+    past_end: int  # onsets after the last step when `bars` was given
+    tempo_changes: int  # tempo events after the first that change the tempo
+
+
+def _first_meta(track: list[mido.Message], kind: str) -> mido.MetaMessage | None:
+    return next((m for m in track if m.type == kind), None)
+
+
+def _open(path: Path) -> mido.MidiFile:
+    if not path.exists():
+        raise BadInputError(f"{path}: no such file")
+    try:
+        return mido.MidiFile(path, clip=True)
+    except (OSError, EOFError, ValueError, KeyError, IndexError) as e:
+        raise BadInputError(f"{path}: not a readable MIDI file ({e})") from None
+
+
+def read_midi(
+    path: str | Path,
+    drum_map: DrumMap | None = None,
+    bars: int | None = None,
+    channel: int | None = DRUM_CHANNEL,
+) -> MidiDrums:
+    """Read the drums of a MIDI file into a pattern of whole bars (of 16 steps).
+
+    `bars` fixes the length (onsets after it are counted in `past_end`); otherwise the pattern
+    ends with the bar of the last onset. `channel=None` reads notes on every channel.
+    """
+    path = Path(path)
+    drum_map = drum_map or DrumMap()
+    mid = _open(path)
+    if mid.type == 2:
+        raise BadInputError(f"{path}: MIDI type 2 (independent sequences) is not supported")
+    track = mido.merge_tracks(mid.tracks)  # absolute order across tracks, delta times kept
+    step_ticks = mid.ticks_per_beat / 4.0
+
+    tempo_msg = _first_meta(track, "set_tempo")
+    tempo = tempo_msg.tempo if tempo_msg else 500_000
+    sig = _first_meta(track, "time_signature")
+    time_signature = (sig.numerator, sig.denominator) if sig else (4, 4)
+
+    voice_of = drum_map.voice_of_pitch()
+    onsets: list[tuple[float, int, int]] = []  # (tick, voice, velocity)
+    other_channels: set[int] = set()
+    unmapped = tempo_changes = 0
+    start_tick = 0
+    tick = 0
+    for msg in track:
+        tick += msg.time
+        if msg.type == "set_tempo" and msg.tempo != tempo and tick > 0:
+            tempo_changes += 1
+        elif msg.type == "marker" and msg.text == START_MARKER:
+            start_tick = tick
+        elif msg.type == "note_on" and msg.velocity > 0:
+            if channel is not None and msg.channel != channel:
+                other_channels.add(msg.channel)
+                continue
+            voice = voice_of.get(msg.note)
+            if voice is None:
+                unmapped += 1
+                continue
+            onsets.append((tick, voice, msg.velocity))
+
+    if not onsets:
+        if other_channels:
+            chans = ", ".join(str(c + 1) for c in sorted(other_channels))
+            raise BadInputError(
+                f"{path}: no drum notes on MIDI channel {channel + 1} (notes on channel {chans}; "
+                "choose one with --channel)"
+            )
+        if unmapped:
+            raise BadInputError(f"{path}: no note matches a drum voice ({unmapped} unmapped notes)")
+        raise BadInputError(f"{path}: no drum notes")
+
+    positions = [((t - start_tick) / step_ticks, v, vel) for t, v, vel in onsets]
+    steps_needed = max(math.floor(p + 0.5) for p, _, _ in positions) + 1
+    steps = (
+        bars * STEPS_PER_BAR
+        if bars
+        else max(1, math.ceil(steps_needed / STEPS_PER_BAR)) * STEPS_PER_BAR
+    )
+    hits = np.zeros((steps, NUM_VOICES), np.float32)
+    vels = np.zeros_like(hits)
+    offs = np.zeros_like(hits)
+    kept = collisions = past_end = 0
+    for pos, voice, vel in positions:
+        step = math.floor(pos + 0.5)  # nearest sixteenth; exactly half-way goes late
+        if step < 0:
+            past_end += 1  # more than half a step before the grid's start: nowhere to put it
+            continue
+        if step >= steps:
+            past_end += 1
+            continue
+        if hits[step, voice]:
+            collisions += 1
+            if vel / 127.0 <= vels[step, voice]:
+                continue
+        else:
+            kept += 1
+        hits[step, voice] = 1.0
+        vels[step, voice] = vel / 127.0
+        offs[step, voice] = pos - step
+    bpm = round(mido.tempo2bpm(tempo), 3)  # quarter notes a minute, whatever the meter
+    return MidiDrums(
+        pattern=Pattern(hits, vels, offs, bpm=bpm),
+        time_signature=time_signature,
+        onsets=kept + collisions,
+        collisions=collisions,
+        unmapped=unmapped,
+        past_end=past_end,
+        tempo_changes=tempo_changes,
+    )
+
+
+def pattern_to_midi(
+    pattern: Pattern,
+    drum_map: DrumMap | None = None,
+    ticks_per_beat: int = 480,
+    note_steps: float = 0.25,
+) -> mido.MidiFile:
+    """A type-0 MIDI file of the pattern (see the module docstring). `note_steps`: note length."""
+    drum_map = drum_map or DrumMap()
+    step_ticks = ticks_per_beat / 4.0
+    # A hit before the first grid line needs room: start the grid one bar in and mark it.
+    early = bool(np.any(pattern.hits[0] * (pattern.offsets[0] < 0)))
+    origin = STEPS_PER_BAR * step_ticks if early else 0.0
+
+    notes: list[tuple[int, int, int]] = []  # (tick, pitch, velocity)
+    steps_idx, voices_idx = np.nonzero(pattern.hits)
+    for s, v in zip(steps_idx, voices_idx, strict=True):
+        tick = round(origin + (s + float(pattern.offsets[s, v])) * step_ticks)
+        velocity = int(np.clip(round(float(pattern.velocities[s, v]) * 127), 1, 127))
+        notes.append((tick, drum_map.output_pitches[v], velocity))
+    notes.sort()
+
+    events: list[tuple[int, int, mido.Message]] = []  # (tick, order, message); note-offs first
+    length = max(1, round(note_steps * step_ticks))
+    for i, (tick, pitch, velocity) in enumerate(notes):
+        # End before the next onset of the same pitch, so no note-off cuts a later note short.
+        nxt = next((t for t, p, _ in notes[i + 1 :] if p == pitch), None)
+        end = tick + (length if nxt is None else max(1, min(length, nxt - tick)))
+        ch = drum_map.channel if drum_map.channel is not None else DRUM_CHANNEL
+        events.append((tick, 1, mido.Message("note_on", channel=ch, note=pitch, velocity=velocity)))
+        events.append((end, 0, mido.Message("note_off", channel=ch, note=pitch, velocity=0)))
+    events.sort(key=lambda e: (e[0], e[1]))
+
+    track = mido.MidiTrack()
+    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(pattern.bpm), time=0))
+    track.append(mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0))
+    if early:
+        track.append(mido.MetaMessage("marker", text=START_MARKER, time=int(origin)))
+    now = int(origin) if early else 0
+    for tick, _, msg in events:
+        track.append(msg.copy(time=tick - now))
+        now = tick
+    end_tick = int(origin + pattern.steps * step_ticks)
+    track.append(mido.MetaMessage("end_of_track", time=max(0, end_tick - now)))
+    mid = mido.MidiFile(type=0, ticks_per_beat=ticks_per_beat)
+    mid.tracks.append(track)
+    return mid
+
+
+def write_midi(pattern: Pattern, path: str | Path, drum_map: DrumMap | None = None) -> None:
+    pattern_to_midi(pattern, drum_map).save(str(path))

@@ -1,0 +1,293 @@
+"""The engine: loaded models and the tasks they serve, numpy in, numpy out.
+
+    engine = Engine.load(["default"])      # shipped names, aliases or checkpoint paths
+    z = engine.encode(pattern)             # pattern: (32, 27) float32 -> (z_dim,)
+    beat = engine.decode(z, Controls(temperature=0))
+
+Patterns are `(steps, 27)` float32 arrays in the layout of `pdbridge.pattern`. The engine knows
+nothing of OSC. It loads every model once; each call runs under `torch.inference_mode()` and
+allocates no model. It never changes torch's thread count: the caller (server, CLI) sets it once.
+
+Which model answers:
+- sample / encode / decode / interpolate: the VAE named by `controls.model`, else the first
+  loaded model whose task is "vae" (the first of the `default` alias);
+- humanize / drumify: the first loaded model whose task is "humanize" / "drumify";
+- continue: the first loaded "next_step" model.
+A task model is just another checkpoint; its `task` field says which job it does.
+
+Hits are drawn as Bernoulli(sigmoid((logit - logit(threshold)) / temperature)); at temperature 0
+a hit is `sigmoid(logit) > threshold`. Styles come from per-style latent statistics stored in a
+checkpoint's extras (`{"styles": {name: {"mu": [...], "std": [...]}}}`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pdbridge import checkpoint
+from pdbridge.checkpoint import Checkpoint
+from pdbridge.errors import BadInputError, ModelError
+from pdbridge.interpolate import slerp
+from pdbridge.models.registry import task_input
+from pdbridge.pattern import FEATURES, NUM_VOICES, STEPS_PER_BAR, clean_array
+
+MAX_CONTINUE_BARS = 64
+
+
+def _default_thresholds() -> np.ndarray:
+    return np.full(NUM_VOICES, 0.5, np.float32)
+
+
+@dataclass
+class Controls:
+    """How to turn model outputs into a pattern."""
+
+    temperature: float = 1.0  # on hits; 0 = deterministic
+    seed: int | None = None  # None = different every call
+    thresholds: np.ndarray = field(default_factory=_default_thresholds)  # (9,), one per voice
+    style: str | None = None
+    model: str | None = None
+
+    def __post_init__(self) -> None:
+        t = float(self.temperature)
+        if not np.isfinite(t) or t < 0:
+            raise BadInputError(f"temperature must be >= 0; got {self.temperature}")
+        self.temperature = t
+        thr = np.asarray(self.thresholds, dtype=np.float32)
+        thr = np.full(NUM_VOICES, thr, np.float32) if thr.ndim == 0 else thr
+        if thr.shape != (NUM_VOICES,) or not np.all((thr >= 0) & (thr <= 1)):
+            raise BadInputError(f"thresholds must be {NUM_VOICES} values in 0..1")
+        self.thresholds = thr
+
+
+@dataclass
+class ModelInfo:
+    name: str
+    kind: str  # "vae" or "next_step"
+    task: str  # "vae", "humanize", "drumify" or "next_step"
+    z_dim: int  # 0 for models without a latent
+    steps: int  # steps the model reads
+    styles: list[str]
+    path: str
+
+
+class Engine:
+    def __init__(self, checkpoints: Sequence[Checkpoint]):
+        if not checkpoints:
+            raise ModelError("no models to load")
+        self._models: dict[str, Checkpoint] = {}
+        for ckpt in checkpoints:
+            if ckpt.name in self._models:
+                raise ModelError(f"two models named {ckpt.name!r}; rename one checkpoint file")
+            ckpt.model.eval()
+            self._models[ckpt.name] = ckpt
+
+    @classmethod
+    def load(cls, names_or_paths: Sequence[str | Path]) -> Engine:
+        """Load shipped names, aliases (e.g. "default") or checkpoint paths, each once."""
+        paths: list[Path] = []
+        for item in names_or_paths:
+            for path in checkpoint.resolve(item):
+                if path.resolve() not in {p.resolve() for p in paths}:
+                    paths.append(path)
+        return cls([checkpoint.load(p) for p in paths])
+
+    # -- what is loaded
+
+    def models(self) -> list[ModelInfo]:
+        return [
+            ModelInfo(
+                name=c.name,
+                kind=c.kind,
+                task=c.task,
+                z_dim=c.z_dim,
+                steps=c.steps,
+                styles=sorted(c.extras.get("styles", {})),
+                path=str(c.path or ""),
+            )
+            for c in self._models.values()
+        ]
+
+    def checkpoint(self, name: str) -> Checkpoint:
+        if name not in self._models:
+            raise BadInputError(f"no model {name!r} loaded; loaded: {', '.join(self._models)}")
+        return self._models[name]
+
+    def _for_task(self, task: str, name: str | None = None) -> Checkpoint:
+        if name is not None:
+            ckpt = self.checkpoint(name)
+            if ckpt.task != task:
+                raise BadInputError(f"model {name!r} does {ckpt.task}, not {task}")
+            return ckpt
+        for ckpt in self._models.values():
+            if ckpt.task == task:
+                return ckpt
+        raise ModelError(f"no {task} model loaded")
+
+    def _vae(self, controls: Controls) -> Checkpoint:
+        return self._for_task("vae", controls.model)
+
+    # -- the VAE verbs
+
+    def sample(self, controls: Controls | None = None) -> np.ndarray:
+        controls = controls or Controls()
+        ckpt = self._vae(controls)
+        rng = np.random.default_rng(controls.seed)
+        eps = rng.standard_normal(ckpt.z_dim).astype(np.float32)
+        if controls.style is None:
+            z = eps
+        else:
+            stats = self._style(ckpt, controls.style)
+            z = stats["mu"] + stats["std"] * eps
+        return self._decode(ckpt, z, controls, rng)
+
+    def encode(self, pattern: np.ndarray, controls: Controls | None = None) -> np.ndarray:
+        """The latent mean of a pattern: (steps, 27) -> (z_dim,)."""
+        ckpt = self._vae(controls or Controls())
+        x = self._check_pattern(pattern, ckpt.steps)
+        with torch.inference_mode():
+            mu, _ = ckpt.model.encode(torch.from_numpy(x[None]))
+        return mu[0].numpy().copy()
+
+    def decode(self, z: np.ndarray, controls: Controls | None = None) -> np.ndarray:
+        controls = controls or Controls()
+        ckpt = self._vae(controls)
+        return self._decode(ckpt, self._check_z(z, ckpt.z_dim), controls)
+
+    def interpolate(
+        self, a: np.ndarray, b: np.ndarray, t: float, controls: Controls | None = None
+    ) -> np.ndarray:
+        """Slerp between two latents (or two patterns, encoded first): -> (z_dim,)."""
+        if not np.isfinite(t):
+            raise BadInputError(f"interpolation position must be a number; got {t}")
+        controls = controls or Controls()
+        z_dim = self._vae(controls).z_dim
+
+        def latent(v: np.ndarray) -> np.ndarray:
+            return self.encode(v, controls) if np.ndim(v) == 2 else self._check_z(v, z_dim)
+
+        za, zb = latent(a), latent(b)
+        return slerp(za, zb, float(t))
+
+    # -- task models
+
+    def humanize(self, pattern: np.ndarray, controls: Controls | None = None) -> np.ndarray:
+        """Same hits as `pattern`, with the velocities and timing a humanize model gives them."""
+        controls = controls or Controls()
+        ckpt = self._for_task("humanize")
+        x = self._check_pattern(pattern, ckpt.steps)
+        _, vel, off = self._run_vae(ckpt, task_input("humanize", x))
+        out = np.concatenate([x[:, :NUM_VOICES], vel, off], axis=-1)
+        return clean_array(out)
+
+    def drumify(self, pattern: np.ndarray, controls: Controls | None = None) -> np.ndarray:
+        """A full kit for the rhythm of `pattern` (all its voices tapped into one)."""
+        controls = controls or Controls()
+        ckpt = self._for_task("drumify")
+        x = self._check_pattern(pattern, ckpt.steps)
+        logits, vel, off = self._run_vae(ckpt, task_input("drumify", x))
+        return self._assemble(logits, vel, off, controls, np.random.default_rng(controls.seed))
+
+    def continue_(
+        self, pattern: np.ndarray, bars: int = 2, controls: Controls | None = None
+    ) -> np.ndarray:
+        """`16 * bars` steps that follow `pattern`, predicted one step at a time."""
+        controls = controls or Controls()
+        ckpt = self._for_task("next_step")
+        bars = int(bars)
+        if not 1 <= bars <= MAX_CONTINUE_BARS:
+            raise BadInputError(f"bars must be 1..{MAX_CONTINUE_BARS}; got {bars}")
+        x = self._check_pattern(pattern, None)
+        context = ckpt.steps
+        history = np.zeros((context + STEPS_PER_BAR * bars, FEATURES), np.float32)
+        keep = x[-context:]
+        history[context - len(keep) : context] = keep
+        rng = np.random.default_rng(controls.seed)
+        with torch.inference_mode():
+            for t in range(context, len(history)):
+                window = torch.from_numpy(history[None, t - context : t])
+                logits, vel, off = (o.numpy()[0] for o in ckpt.model(window))
+                history[t] = self._assemble(logits[None], vel[None], off[None], controls, rng)[0]
+        return history[context:].copy()
+
+    # -- helpers
+
+    def _style(self, ckpt: Checkpoint, style: str) -> dict[str, np.ndarray]:
+        styles = ckpt.extras.get("styles", {})
+        if style not in styles:
+            have = ", ".join(sorted(styles)) or "none"
+            raise BadInputError(f"model {ckpt.name!r} has no style {style!r}; styles: {have}")
+        s = styles[style]
+        return {k: np.asarray(s[k], np.float32) for k in ("mu", "std")}
+
+    def _run_vae(self, ckpt: Checkpoint, x: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Encode the mean, decode: (steps, 9) logits, velocities, offsets."""
+        with torch.inference_mode():
+            mu, _ = ckpt.model.encode(torch.from_numpy(np.ascontiguousarray(x[None])))
+            return tuple(o[0].numpy() for o in ckpt.model.decode(mu))
+
+    def _decode(
+        self,
+        ckpt: Checkpoint,
+        z: np.ndarray,
+        controls: Controls,
+        rng: np.random.Generator | None = None,
+    ) -> np.ndarray:
+        with torch.inference_mode():
+            logits, vel, off = (o[0].numpy() for o in ckpt.model.decode(torch.from_numpy(z[None])))
+        rng = rng if rng is not None else np.random.default_rng(controls.seed)
+        return self._assemble(logits, vel, off, controls, rng)
+
+    @staticmethod
+    def _assemble(
+        logits: np.ndarray,
+        vel: np.ndarray,
+        off: np.ndarray,
+        controls: Controls,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        """Model outputs (steps, 9) x 3 -> a clean (steps, 27) pattern, hits drawn per Controls."""
+        hits = draw_hits(logits, controls.thresholds, controls.temperature, rng)
+        return clean_array(np.concatenate([hits, vel, off], axis=-1))
+
+    @staticmethod
+    def _check_pattern(pattern: np.ndarray, steps: int | None) -> np.ndarray:
+        x = np.asarray(pattern, dtype=np.float32)
+        if x.ndim != 2 or x.shape[1] != FEATURES or len(x) == 0:
+            raise BadInputError(f"a pattern is (steps, {FEATURES}); got {x.shape}")
+        if steps is not None and x.shape[0] != steps:
+            raise BadInputError(f"this model reads {steps} steps; got {x.shape[0]}")
+        if not np.all(np.isfinite(x)):
+            raise BadInputError("pattern contains NaN or infinity")
+        return clean_array(x)
+
+    @staticmethod
+    def _check_z(z: np.ndarray, z_dim: int) -> np.ndarray:
+        z = np.asarray(z, dtype=np.float32).ravel()
+        if z.shape != (z_dim,):
+            raise BadInputError(f"a latent vector has {z_dim} values; got {z.size}")
+        if not np.all(np.isfinite(z)):
+            raise BadInputError("latent vector contains NaN or infinity")
+        return z
+
+
+def draw_hits(
+    logits: np.ndarray, thresholds: np.ndarray, temperature: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Hits from logits (..., 9): Bernoulli(sigmoid((logit - logit(threshold)) / temperature)),
+    or `sigmoid(logit) > threshold` at temperature 0. Threshold 0 = always, 1 = never."""
+    thresholds = np.asarray(thresholds, np.float64)
+    thr = np.clip(thresholds, 1e-6, 1 - 1e-6)
+    shifted = logits - np.log(thr / (1.0 - thr))
+    if temperature <= 0:
+        hits = shifted > 0
+    else:
+        p = 1.0 / (1.0 + np.exp(-np.clip(shifted / temperature, -60, 60)))
+        hits = rng.random(p.shape) < p
+    hits = np.where(thresholds <= 0, True, np.where(thresholds >= 1, False, hits))
+    return hits.astype(np.float32)

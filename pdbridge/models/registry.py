@@ -1,0 +1,94 @@
+"""The named models: name -> (config dataclass, model class, kind, default task).
+
+To add an architecture, write `pdbridge/models/<name>.py` (a config dataclass and an `nn.Module`
+with the VAE or next-step interface of docs/architecture.md) and add one `ModelSpec` here.
+
+- `kind` says which interface the model has: `"vae"` (encode/decode/loss over whole patterns)
+  or `"next_step"` (forward over the last bar -> the next step).
+- `task` says what the model's input is, as a transform of the real performance (the target):
+  `"vae"` the pattern itself, `"humanize"` the quantized pattern at one velocity, `"drumify"` all
+  voices tapped into one. The trainer and the engine both use `task_input`, so a task model is
+  trained and served on exactly the same input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import numpy as np
+from torch import nn
+
+from pdbridge.errors import ModelError
+from pdbridge.models.mlp_vae import MLPVAE, MLPVAEConfig
+from pdbridge.models.next_step import NextStep, NextStepConfig
+from pdbridge.pattern import quantize_array, tap_array, with_velocity_array
+
+HUMANIZE_VELOCITY = 0.8  # the one velocity of a "stiff" beat, as the humanize model sees it
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    config_class: type
+    model_class: type
+    kind: str  # "vae" or "next_step"
+    task: str  # default task; a training config may choose another one of the same kind
+
+
+REGISTRY: dict[str, ModelSpec] = {
+    "mlp_vae": ModelSpec(MLPVAEConfig, MLPVAE, kind="vae", task="vae"),
+    "next_step": ModelSpec(NextStepConfig, NextStep, kind="next_step", task="next_step"),
+}
+
+# task -> the transform of a (..., steps, 27) array that gives the model's input
+TASK_INPUTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "vae": lambda a: np.asarray(a, np.float32),
+    "next_step": lambda a: np.asarray(a, np.float32),
+    "humanize": lambda a: with_velocity_array(quantize_array(a), HUMANIZE_VELOCITY),
+    "drumify": tap_array,
+}
+TASK_KINDS = {"vae": "vae", "humanize": "vae", "drumify": "vae", "next_step": "next_step"}
+
+
+def spec(name: str) -> ModelSpec:
+    if name not in REGISTRY:
+        raise ModelError(f"unknown model {name!r}; known models: {', '.join(sorted(REGISTRY))}")
+    return REGISTRY[name]
+
+
+def task_input(task: str, a: np.ndarray) -> np.ndarray:
+    if task not in TASK_INPUTS:
+        raise ModelError(f"unknown task {task!r}; known tasks: {', '.join(TASK_INPUTS)}")
+    return TASK_INPUTS[task](a)
+
+
+def config_from_dict(name: str, values: dict[str, Any]) -> Any:
+    """The model's config dataclass from a plain dict (a checkpoint's or a JSON file's).
+
+    Unknown fields are an error (a typo must not silently train the default); missing fields
+    take their defaults; lists become tuples where the default is a tuple.
+    """
+    cls = spec(name).config_class
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ModelError(
+            f"{name} config: unknown field(s) {', '.join(unknown)}; fields are {', '.join(known)}"
+        )
+    defaults = cls()
+    kwargs = {}
+    for key, value in values.items():
+        if isinstance(getattr(defaults, key), tuple) and isinstance(value, list | tuple):
+            value = tuple(value)
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    """Plain types only (checkpoints are loaded with weights_only=True)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()}
+
+
+def build(name: str, config: Any) -> nn.Module:
+    return spec(name).model_class(config)

@@ -1,0 +1,241 @@
+"""A small Python client for `pdbridge serve`, and `pdbridge send` for the terminal.
+
+    with Client(port=1415) as c:
+        beat = c.sample(temperature=0.8, seed=42)   # (32, 27) float32
+        z = c.encode(beat)                          # (z_dim,)
+        again = c.decode(z)
+
+Each call sends one request and waits for its reply; an `/error` reply raises `ServerError`.
+`send()` / `receive()` are there for pipelining (several requests in flight).
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from pdbridge.errors import BadInputError, PdbridgeError
+from pdbridge.osc_codec import Message, decode, encode
+from pdbridge.pattern import FEATURES, Pattern
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 1415
+
+
+class ServerError(PdbridgeError):
+    """The server answered `/error <request> <message>`."""
+
+    def __init__(self, request: str, message: str) -> None:
+        super().__init__(f"{request}: {message}")
+        self.request = request
+        self.message = message
+
+
+class ServerTimeout(PdbridgeError):
+    """No reply in time: is `pdbridge serve` running on that port?"""
+
+
+class Client:
+    def __init__(
+        self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, timeout: float = 2.0
+    ) -> None:
+        self.address = (host, port)
+        self.timeout = timeout
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((host if host in ("127.0.0.1", "localhost") else "", 0))
+        self.sock.settimeout(timeout)
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- raw messages
+
+    def send(self, address: str, *args: object) -> None:
+        self.sock.sendto(encode(address, *args), self.address)
+
+    def send_bytes(self, data: bytes) -> None:
+        self.sock.sendto(data, self.address)
+
+    def receive(self, timeout: float | None = None) -> Message:
+        """The next reply, whatever it is (an `/error` too)."""
+        if timeout is not None:
+            self.sock.settimeout(timeout)
+        try:
+            data = self.sock.recv(1 << 16)
+        except TimeoutError:
+            raise ServerTimeout(
+                f"no reply from {self.address[0]}:{self.address[1]} within {self.sock.gettimeout()} s"
+                " (is `pdbridge serve` running?)"
+            ) from None
+        finally:
+            if timeout is not None:
+                self.sock.settimeout(self.timeout)
+        return decode(data)
+
+    def drain(self) -> int:
+        """Throw away replies that arrived late (after a timeout); returns how many."""
+        self.sock.setblocking(False)
+        n = 0
+        try:
+            while True:
+                self.sock.recv(1 << 16)
+                n += 1
+        except (BlockingIOError, InterruptedError):
+            pass
+        finally:
+            self.sock.settimeout(self.timeout)
+        return n
+
+    def request(self, address: str, *args: object) -> Message:
+        """Send one request and return its reply; `/error` raises `ServerError`."""
+        self.send(address, *args)
+        reply = self.receive()
+        if reply.address == "/error":
+            request, message = (reply.args + ["?", "?"])[:2]
+            raise ServerError(str(request), str(message))
+        return reply
+
+    # -- the protocol, as Python calls (docs/protocol.md)
+
+    @staticmethod
+    def _pattern(reply: Message) -> np.ndarray:
+        if reply.address != "/pattern":
+            raise BadInputError(f"expected /pattern, got {reply.address}")
+        return reply.floats(1).reshape(-1, FEATURES)
+
+    @staticmethod
+    def _vector(reply: Message) -> np.ndarray:
+        if reply.address != "/z":
+            raise BadInputError(f"expected /z, got {reply.address}")
+        return reply.floats(1)
+
+    def ping(self) -> tuple[int, str]:
+        reply = self.request("/ping")
+        return int(reply.args[0]), str(reply.args[1])
+
+    def sample(self, temperature: float | None = None, seed: int | None = None) -> np.ndarray:
+        args: list[float] = []
+        if temperature is not None or seed is not None:
+            args.append(1.0 if temperature is None else float(temperature))
+        if seed is not None:
+            args.append(float(seed))
+        return self._pattern(self.request("/sample", *args))
+
+    def encode(self, pattern: np.ndarray) -> np.ndarray:
+        return self._vector(self.request("/encode", np.ravel(pattern)))
+
+    def decode(self, z: np.ndarray) -> np.ndarray:
+        return self._pattern(self.request("/decode", np.ravel(z)))
+
+    def store(self, slot: str, values: np.ndarray | None = None) -> None:
+        """Store a pattern, a latent, or (no values) the last pattern received, in slot a or b."""
+        extra = () if values is None else (np.ravel(values),)
+        self.request("/store", slot, *extra)
+
+    def interpolate(self, position: float) -> np.ndarray:
+        return self._pattern(self.request("/interpolate", float(position)))
+
+    def humanize(self, pattern: np.ndarray) -> np.ndarray:
+        return self._pattern(self.request("/humanize", np.ravel(pattern)))
+
+    def drumify(self, pattern: np.ndarray) -> np.ndarray:
+        return self._pattern(self.request("/drumify", np.ravel(pattern)))
+
+    def continue_(self, pattern: np.ndarray, bars: int = 2) -> np.ndarray:
+        return self._pattern(self.request("/continue", np.ravel(pattern), float(bars)))
+
+    def set(self, setting: str, *values: float | str) -> list[object]:
+        """A setting: temperature, seed, threshold, density, style, reset. Returns the echo."""
+        args = [v if isinstance(v, str) else float(v) for v in values]
+        return self.request(f"/{setting}", *args).args
+
+    def models(self) -> list[str]:
+        return [str(a) for a in self.request("/models").args[1:]]
+
+    def model(self, name: str | None = None) -> dict[str, object]:
+        reply = self.request("/model", *([] if name is None else [name]))
+        keys = ("name", "task", "z_dim", "steps")
+        return dict(zip(keys, reply.args, strict=False))
+
+    def styles(self) -> list[str]:
+        return [str(a) for a in self.request("/styles").args[1:]]
+
+
+# ---------------------------------------------------------------------------- pdbridge send
+
+
+def configure(parser: argparse.ArgumentParser, command_name: str) -> None:
+    parser.add_argument("address", help="OSC address, e.g. /ping or /sample")
+    parser.add_argument(
+        "args",
+        nargs="*",
+        help="arguments: numbers are sent as floats (as Pd does), words as symbols",
+    )
+    parser.add_argument("--host", default=DEFAULT_HOST)
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the reply")
+    parser.add_argument(
+        "--pattern",
+        type=Path,
+        metavar="FILE",
+        help="append a pattern (.mid or .json, fitted to 32 steps) as 864 floats, e.g. for /encode",
+    )
+    parser.add_argument("--raw", action="store_true", help="print every number of the reply")
+
+
+def _parse_arg(text: str) -> float | str:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _read_pattern(path: Path) -> np.ndarray:
+    if path.suffix.lower() == ".json":
+        pattern = Pattern.load_json(path)
+    else:
+        from pdbridge.midi import read_midi
+
+        pattern = read_midi(path)
+    return pattern.fit(32).to_flat()
+
+
+def format_reply(reply: Message, raw: bool = False) -> str:
+    """A reply for a terminal: patterns as drum tabs, long vectors shortened."""
+    if reply.address == "/pattern" and not raw:
+        pattern = Pattern.from_array(reply.floats(1).reshape(-1, FEATURES))
+        return f"/pattern {pattern.steps} steps, {pattern.num_hits} hits\n{pattern.to_text()}"
+    args = reply.args
+    if len(args) > 12 and not raw:
+        shown = " ".join(f"{a:.4g}" if isinstance(a, float) else str(a) for a in args[:9])
+        return f"{reply.address} {shown} ... ({len(args)} values; --raw prints all)"
+    return " ".join(
+        [reply.address] + [f"{a:.6g}" if isinstance(a, float) else str(a) for a in args]
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.address.startswith("/"):
+        raise BadInputError(f"an OSC address starts with '/': got {args.address!r}")
+    values: list[object] = [_parse_arg(a) for a in args.args]
+    if args.pattern is not None:
+        values.append(_read_pattern(args.pattern))
+    with Client(args.host, args.port, timeout=args.timeout) as client:
+        client.send(args.address, *values)
+        reply = client.receive()
+    text = format_reply(reply, args.raw)
+    if reply.address == "/error":
+        print(text, file=sys.stderr)
+        return 1
+    print(text)
+    return 0

@@ -1,0 +1,282 @@
+"""`pdbridge serve`: the UDP socket, per-client queues and inference threads around `Protocol`.
+
+Threads:
+- one receiver reads datagrams, decodes them (microseconds) and queues them per client; it never
+  waits for inference, so a burst from Pd is always read off the socket at once;
+- `workers` inference threads (1 by default, torch itself limited to `torch_threads`) take the
+  next client with work, answer its oldest request, and send the reply.
+
+A client (a sender address) is served by one worker at a time, so its replies come back in the
+order its requests arrived. A `/decode` or `/interpolate` still waiting is dropped when a newer one
+of the same kind from the same client arrives (latest wins while a slider sweeps). Each client's
+queue is bounded; a request that does not fit gets `/error ... server busy` at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import queue
+import signal
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from pdbridge import __version__
+from pdbridge.errors import PdbridgeError
+from pdbridge.osc_codec import Message, OscError, decode, read_address
+from pdbridge.protocol import LATEST_WINS, PROTOCOL_VERSION, Protocol, error_reply
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 1415
+MAX_UDP = 65535  # receive buffer: larger than any UDP datagram, so nothing is cut silently
+
+
+@dataclass
+class ServerConfig:
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    reply_port: int | None = None  # None: reply to the sender's own address
+    models: list[str] = field(default_factory=lambda: ["default"])
+    workers: int = 1  # inference threads
+    torch_threads: int = 1  # CPU threads torch may use per inference (leave cores for Pd)
+    queue_size: int = 32  # requests waiting per client before "server busy"
+    max_request: int = 32768  # bytes; an 8-bar pattern is about 14 KB
+    max_clients: int = 256
+
+
+class _Client:
+    """One sender's waiting requests. `scheduled` is True while a worker owns or will own it."""
+
+    __slots__ = ("key", "reply_to", "pending", "scheduled")
+
+    def __init__(self, key: tuple, reply_to: tuple) -> None:
+        self.key = key
+        self.reply_to = reply_to
+        self.pending: deque[Message] = deque()
+        self.scheduled = False
+
+
+class Server:
+    """A running OSC server around a `Protocol`. `start()` returns at once; `stop()` joins."""
+
+    def __init__(self, protocol: Protocol, config: ServerConfig) -> None:
+        self.protocol = protocol
+        self.config = config
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        try:
+            self.sock.bind((config.host, config.port))
+        except OSError as e:
+            self.sock.close()
+            raise PdbridgeError(f"cannot listen on {config.host}:{config.port}: {e}") from None
+        self._clients: dict[tuple, _Client] = {}
+        self._lock = threading.Lock()
+        self._ready: queue.SimpleQueue[_Client | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._stopping = False
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.sock.getsockname()
+
+    def start(self) -> None:
+        self._threads.append(threading.Thread(target=self._receive, name="osc-receive"))
+        for i in range(self.config.workers):
+            self._threads.append(threading.Thread(target=self._work, name=f"osc-worker-{i}"))
+        for t in self._threads:
+            t.daemon = True
+            t.start()
+
+    def stop(self) -> None:
+        if self._stopping:
+            return
+        self._stopping = True
+        try:  # wake the receiver, blocked in recvfrom
+            waker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            host, port = self.address
+            waker.sendto(b"", ("127.0.0.1" if host == "0.0.0.0" else host, port))
+            waker.close()
+        except OSError:
+            pass
+        for _ in range(self.config.workers):
+            self._ready.put(None)
+        for t in self._threads:
+            t.join(timeout=5)
+        self.sock.close()
+
+    def __enter__(self) -> Server:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- threads
+
+    def _send(self, data: bytes, to: tuple) -> None:
+        try:
+            self.sock.sendto(data, to)
+        except OSError as e:  # the patch may be gone; never let that stop the server
+            log.warning("cannot reply to %s:%s: %s", to[0], to[1], e)
+
+    def _receive(self) -> None:
+        reply_port = self.config.reply_port
+        while True:
+            try:
+                data, sender = self.sock.recvfrom(MAX_UDP)
+            except OSError:
+                if self._stopping:
+                    return
+                continue  # e.g. an ICMP error reported on the socket
+            if self._stopping:
+                return
+            reply_to = sender if reply_port is None else (sender[0], reply_port)
+            if len(data) > self.config.max_request:
+                self._send(
+                    error_reply(
+                        read_address(data),
+                        f"request too large: {len(data)} bytes (limit {self.config.max_request})",
+                    ),
+                    reply_to,
+                )
+                continue
+            try:
+                message = decode(data)
+            except OscError as e:
+                self._send(error_reply(read_address(data), str(e)), reply_to)
+                continue
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("%s:%s %s ,%s", sender[0], sender[1], message.address, message.tags[:16])
+            if not self._enqueue(sender, reply_to, message):
+                self._send(
+                    error_reply(
+                        message.address,
+                        f"server busy: {self.config.queue_size} requests already waiting",
+                    ),
+                    reply_to,
+                )
+
+    def _enqueue(self, sender: tuple, reply_to: tuple, message: Message) -> bool:
+        with self._lock:
+            client = self._clients.get(sender)
+            if client is None:
+                if len(self._clients) >= self.config.max_clients:
+                    for key in [k for k, c in self._clients.items() if not c.scheduled]:
+                        del self._clients[key]
+                client = self._clients[sender] = _Client(sender, reply_to)
+            pending = client.pending
+            if message.address in LATEST_WINS and pending:
+                for old in [m for m in pending if m.address == message.address]:
+                    pending.remove(old)
+                    log.debug("dropped a waiting %s (a newer one arrived)", old.address)
+            if len(pending) >= self.config.queue_size:
+                return False
+            pending.append(message)
+            if not client.scheduled:
+                client.scheduled = True
+                self._ready.put(client)
+        return True
+
+    def _work(self) -> None:
+        while True:
+            client = self._ready.get()
+            if client is None:
+                return
+            with self._lock:
+                message = client.pending.popleft()
+            reply = self.protocol.handle(client.key, message)
+            self._send(reply, client.reply_to)
+            with self._lock:
+                if client.pending:
+                    self._ready.put(client)
+                else:
+                    client.scheduled = False
+
+
+# ---------------------------------------------------------------------------- command line
+
+
+def configure(parser: argparse.ArgumentParser, command_name: str) -> None:
+    c = ServerConfig()
+    parser.add_argument("--host", default=c.host, help=f"address to listen on (default {c.host})")
+    parser.add_argument("--port", type=int, default=c.port, help=f"UDP port (default {c.port})")
+    parser.add_argument(
+        "--reply-port",
+        type=int,
+        default=None,
+        help="send replies to this port on the sender's host (course convention: 1123) "
+        "instead of to the sender's own address",
+    )
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=None,
+        metavar="NAME_OR_PATH",
+        help="model to load (repeat for several; the first is the default). Default: default",
+    )
+    parser.add_argument("--workers", type=int, default=c.workers, help="inference threads")
+    parser.add_argument(
+        "--torch-threads", type=int, default=c.torch_threads, help="CPU threads per inference"
+    )
+    parser.add_argument(
+        "--queue-size", type=int, default=c.queue_size, help="waiting requests per client"
+    )
+
+
+def config_from_args(args: argparse.Namespace) -> ServerConfig:
+    return ServerConfig(
+        host=args.host,
+        port=args.port,
+        reply_port=args.reply_port,
+        models=args.model or ["default"],
+        workers=max(1, args.workers),
+        torch_threads=max(1, args.torch_threads),
+        queue_size=max(1, args.queue_size),
+    )
+
+
+def build_protocol(config: ServerConfig) -> Protocol:
+    """Load the models (this imports torch) and wrap them in a `Protocol`."""
+    import torch
+
+    torch.set_num_threads(config.torch_threads)
+    from pdbridge.engine import Controls, Engine
+
+    return Protocol(Engine.load(config.models), Controls, max_clients=config.max_clients)
+
+
+def ready_line(server: Server, protocol: Protocol) -> str:
+    host, port = server.address
+    names = " ".join(m.name for m in protocol.engine.models())
+    replies = (
+        "replies to sender"
+        if server.config.reply_port is None
+        else f"replies to port {server.config.reply_port}"
+    )
+    return (
+        f"pdbridge {__version__} serving udp://{host}:{port} ({replies}); "
+        f"models: {names}; protocol {PROTOCOL_VERSION}"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    started = time.monotonic()
+    protocol = build_protocol(config)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with Server(protocol, config) as server:
+        print(ready_line(server, protocol), flush=True)
+        log.debug("ready in %.2f s", time.monotonic() - started)
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+    print("pdbridge serve: stopped", flush=True)
+    return 0

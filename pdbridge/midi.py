@@ -211,13 +211,16 @@ def pattern_to_midi(
 
     notes: list[tuple[int, int, int]] = []  # (tick, pitch, velocity)
     steps_idx, voices_idx = np.nonzero(pattern.hits)
+    half = int(step_ticks // 2)
     for s, v in zip(steps_idx, voices_idx, strict=True):
-        tick = round(origin + (s + float(pattern.offsets[s, v])) * step_ticks)
+        # Stay inside the cell: exactly half a step late would read back as the next step, early.
+        nudge = int(np.clip(round(float(pattern.offsets[s, v]) * step_ticks), -half, half - 1))
+        tick = round(origin + s * step_ticks) + nudge
         velocity = int(np.clip(round(float(pattern.velocities[s, v]) * 127), 1, 127))
         notes.append((tick, drum_map.output_pitches[v], velocity))
     notes.sort()
 
-    events: list[tuple[int, int, mido.Message]] = []  # (tick, order, message); note-offs first
+    events: list[tuple[int, int, mido.Message | mido.MetaMessage]] = []  # note-offs first
     length = max(1, round(note_steps * step_ticks))
     for i, (tick, pitch, velocity) in enumerate(notes):
         # End before the next onset of the same pitch, so no note-off cuts a later note short.
@@ -226,14 +229,14 @@ def pattern_to_midi(
         ch = drum_map.channel if drum_map.channel is not None else DRUM_CHANNEL
         events.append((tick, 1, mido.Message("note_on", channel=ch, note=pitch, velocity=velocity)))
         events.append((end, 0, mido.Message("note_off", channel=ch, note=pitch, velocity=0)))
+    if early:
+        events.append((int(origin), -1, mido.MetaMessage("marker", text=START_MARKER)))
     events.sort(key=lambda e: (e[0], e[1]))
 
     track = mido.MidiTrack()
     track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(pattern.bpm), time=0))
     track.append(mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0))
-    if early:
-        track.append(mido.MetaMessage("marker", text=START_MARKER, time=int(origin)))
-    now = int(origin) if early else 0
+    now = 0
     for tick, _, msg in events:
         track.append(msg.copy(time=tick - now))
         now = tick

@@ -1,0 +1,75 @@
+"""`pdbridge convert IN OUT`: a drum pattern between .mid and .json (either way, or re-written)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from pdbridge.errors import BadInputError
+from pdbridge.midi import DRUM_CHANNEL, DrumMap, read_midi, write_midi
+from pdbridge.pattern import Pattern
+
+MIDI_SUFFIXES = (".mid", ".midi")
+
+
+def load_pattern(
+    path: Path, bars: int | None = None, channel: int | None = DRUM_CHANNEL, any_meter: bool = False
+) -> Pattern:
+    """A pattern from a .mid or .json file; `bars` cuts or pads it to that many bars."""
+    suffix = path.suffix.lower()
+    if suffix in MIDI_SUFFIXES:
+        drums = read_midi(path, DrumMap(channel=channel), bars=bars, channel=channel)
+        if drums.time_signature != (4, 4) and not any_meter:
+            num, den = drums.time_signature
+            raise BadInputError(
+                f"{path}: time signature {num}/{den}; patterns count 16 sixteenths a 4/4 bar "
+                "(pass --any-meter to convert anyway)"
+            )
+        return drums.pattern
+    if suffix == ".json":
+        pattern = Pattern.load_json(path)
+        return pattern.fit(bars * 16) if bars else pattern
+    raise BadInputError(f"{path}: unknown file type {suffix or '(none)'}; use .mid or .json")
+
+
+def save_pattern(pattern: Pattern, path: Path, channel: int | None = DRUM_CHANNEL) -> None:
+    suffix = path.suffix.lower()
+    try:
+        if suffix in MIDI_SUFFIXES:
+            write_midi(pattern, path, DrumMap(channel=channel))
+        elif suffix == ".json":
+            pattern.save_json(path)
+        else:
+            raise BadInputError(
+                f"{path}: unknown file type {suffix or '(none)'}; use .mid or .json"
+            )
+    except OSError as e:
+        raise BadInputError(f"{path}: cannot write ({e.strerror})") from None
+
+
+def configure(parser: argparse.ArgumentParser, command: str) -> None:
+    parser.add_argument("input", type=Path, help=".mid or .json")
+    parser.add_argument("output", type=Path, help=".mid or .json")
+    parser.add_argument("--bars", type=int, help="cut or pad to this many 4/4 bars")
+    parser.add_argument("--bpm", type=float, help="set the tempo (default: the input's)")
+    parser.add_argument(
+        "--channel",
+        type=int,
+        default=DRUM_CHANNEL + 1,
+        help="MIDI drum channel 1-16 (default 10); 0 = any",
+    )
+    parser.add_argument("--any-meter", action="store_true", help="convert files not in 4/4 too")
+
+
+def run(args: argparse.Namespace) -> int:
+    if not 0 <= args.channel <= 16:
+        raise BadInputError(f"--channel {args.channel}: MIDI channels are 1-16 (0 = any)")
+    if args.bars is not None and args.bars < 1:
+        raise BadInputError(f"--bars {args.bars}: need at least 1")
+    channel = args.channel - 1 if args.channel else None
+    pattern = load_pattern(args.input, args.bars, channel, args.any_meter)
+    if args.bpm is not None:
+        pattern = Pattern(pattern.hits, pattern.velocities, pattern.offsets, bpm=args.bpm)
+    save_pattern(pattern, args.output, channel)
+    print(f"{args.output}: {pattern.num_hits} hits, {pattern.steps} steps, {pattern.bpm:g} bpm")
+    return 0

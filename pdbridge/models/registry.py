@@ -21,8 +21,11 @@ import numpy as np
 from torch import nn
 
 from pdbridge.errors import ModelError
+from pdbridge.models.conv_vae import ConvVAE, ConvVAEConfig
+from pdbridge.models.groovae import GrooVAE, GrooVAEConfig
 from pdbridge.models.mlp_vae import MLPVAE, MLPVAEConfig
 from pdbridge.models.next_step import NextStep, NextStepConfig
+from pdbridge.models.transformer_vae import TransformerVAE, TransformerVAEConfig
 from pdbridge.pattern import quantize_array, tap_array, with_velocity_array
 
 HUMANIZE_VELOCITY = 0.8  # the one velocity of a "stiff" beat, as the humanize model sees it
@@ -39,6 +42,9 @@ class ModelSpec:
 REGISTRY: dict[str, ModelSpec] = {
     "mlp_vae": ModelSpec(MLPVAEConfig, MLPVAE, kind="vae", task="vae"),
     "next_step": ModelSpec(NextStepConfig, NextStep, kind="next_step", task="next_step"),
+    "groovae": ModelSpec(GrooVAEConfig, GrooVAE, kind="vae", task="vae"),
+    "conv_vae": ModelSpec(ConvVAEConfig, ConvVAE, kind="vae", task="vae"),
+    "transformer_vae": ModelSpec(TransformerVAEConfig, TransformerVAE, kind="vae", task="vae"),
 }
 
 # task -> the transform of a (..., steps, 27) array that gives the model's input

@@ -200,16 +200,6 @@ def _parse_arg(text: str) -> float | str:
         return text
 
 
-def _read_pattern(path: Path) -> np.ndarray:
-    if path.suffix.lower() == ".json":
-        pattern = Pattern.load_json(path)
-    else:
-        from pdbridge.midi import read_midi
-
-        pattern = read_midi(path)
-    return pattern.fit(32).to_flat()
-
-
 def format_reply(reply: Message, raw: bool = False) -> str:
     """A reply for a terminal: patterns as drum tabs, long vectors shortened."""
     if reply.address == "/pattern" and not raw:
@@ -229,7 +219,9 @@ def run(args: argparse.Namespace) -> int:
         raise BadInputError(f"an OSC address starts with '/': got {args.address!r}")
     values: list[object] = [_parse_arg(a) for a in args.args]
     if args.pattern is not None:
-        values.append(_read_pattern(args.pattern))
+        from pdbridge.convert import load_pattern
+
+        values.append(load_pattern(args.pattern, bars=2).to_flat())
     with Client(args.host, args.port, timeout=args.timeout) as client:
         client.send(args.address, *values)
         reply = client.receive()

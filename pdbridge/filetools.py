@@ -1,0 +1,125 @@
+"""Clip tools for files, like Magenta Studio's: the models without Pd or a server.
+
+    pdbridge sample --out beat.mid [--temperature 0.8] [--seed 1] [--style funk] [--bars 4]
+    pdbridge humanize stiff.mid --out human.mid
+    pdbridge drumify taps.mid --out kit.mid
+    pdbridge continue beat.mid --bars 2 --out more.mid
+
+Inputs and outputs are .mid or .json (`pdbridge.convert`). Files longer than a model's window
+(2 bars) are processed window by window and joined; the tempo of the input is kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from pdbridge.convert import load_pattern, save_pattern
+from pdbridge.errors import BadInputError, ModelError
+from pdbridge.pattern import STEPS_PER_BAR, Pattern
+
+
+def configure(parser: argparse.ArgumentParser, command_name: str) -> None:
+    if command_name != "sample":
+        parser.add_argument("input", type=Path, help="a drum pattern, .mid or .json")
+    parser.add_argument("--out", type=Path, required=True, help="where to write: .mid or .json")
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=None,
+        metavar="NAME_OR_PATH",
+        help="model(s) to load (repeatable); default: the shipped default set",
+    )
+    parser.add_argument(
+        "--temperature", type=float, default=1.0, help="how freely hits are drawn; 0 = most likely"
+    )
+    parser.add_argument("--seed", type=int, default=None, help="repeat a result exactly")
+    parser.add_argument(
+        "--threshold", type=float, default=0.5, help="hit threshold 0..1 (higher = fewer hits)"
+    )
+    if command_name == "sample":
+        parser.add_argument("--style", default=None, help="sample in one style, e.g. funk")
+        parser.add_argument(
+            "--bars", type=int, default=2, help="bars to sample (whole windows of the model)"
+        )
+        parser.add_argument("--bpm", type=float, default=120.0, help="tempo of the file")
+    if command_name == "continue":
+        parser.add_argument("--bars", type=int, default=2, help="bars to add (default 2)")
+        parser.add_argument(
+            "--with-input", action="store_true", help="write the input followed by the new bars"
+        )
+
+
+def _engine(args: argparse.Namespace):
+    import torch
+
+    torch.set_num_threads(1)  # small models: more threads only cost start-up time
+    from pdbridge.engine import Controls, Engine
+
+    engine = Engine.load(args.model or ["default"])
+    controls = Controls(
+        temperature=args.temperature,
+        seed=args.seed,
+        thresholds=np.full(9, args.threshold, np.float32),
+        style=getattr(args, "style", None),
+    )
+    return engine, controls
+
+
+def _windows(pattern: Pattern, steps: int) -> list[np.ndarray]:
+    """The pattern cut into windows of `steps` steps, the last one padded with silence."""
+    padded = pattern.fit(-(-pattern.steps // steps) * steps).to_array()
+    return [padded[i : i + steps] for i in range(0, len(padded), steps)]
+
+
+def _task_steps(engine, task: str) -> int:
+    for info in engine.models():
+        if info.task == task:
+            return info.steps
+    raise ModelError(f"no {task} model loaded; add one with --model NAME_OR_PATH")
+
+
+def transform(engine, task: str, pattern: Pattern, controls) -> Pattern:
+    """Humanize or drumify a pattern of any length, one model window at a time."""
+    steps = _task_steps(engine, task)
+    run = engine.humanize if task == "humanize" else engine.drumify
+    if controls.seed is not None:  # one seed per window, so windows differ but repeat
+        outs = [
+            run(w, replace(controls, seed=controls.seed + i))
+            for i, w in enumerate(_windows(pattern, steps))
+        ]
+    else:
+        outs = [run(w, controls) for w in _windows(pattern, steps)]
+    return Pattern.from_array(np.concatenate(outs), pattern.bpm).fit(pattern.steps)
+
+
+def run(args: argparse.Namespace) -> int:
+    command = args.command
+    if getattr(args, "bars", 1) < 1:
+        raise BadInputError(f"--bars {args.bars}: need at least 1")
+    engine, controls = _engine(args)
+    if command == "sample":
+        vae = next((m for m in engine.models() if m.task == "vae"), None)
+        if vae is None:
+            raise ModelError("no VAE model loaded; add one with --model NAME_OR_PATH")
+        windows = -(-args.bars * STEPS_PER_BAR // vae.steps)
+        parts = []
+        for i in range(windows):
+            seed = None if args.seed is None else args.seed + i
+            parts.append(engine.sample(replace(controls, seed=seed)))
+        out = Pattern.from_array(np.concatenate(parts), args.bpm).fit(args.bars * STEPS_PER_BAR)
+    else:
+        pattern = load_pattern(args.input)
+        if command == "continue":
+            more = engine.continue_(pattern.to_array(), args.bars, controls)
+            out = Pattern.from_array(more, pattern.bpm)
+            if args.with_input:
+                out = Pattern.join([pattern, out])
+        else:
+            out = transform(engine, command, pattern, controls)
+    save_pattern(out, args.out)
+    print(f"{args.out}: {out.num_hits} hits, {out.steps} steps, {out.bpm:g} bpm")
+    return 0

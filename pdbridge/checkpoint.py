@@ -270,9 +270,11 @@ def _dummy_forward(model: nn.Module, kind: str, steps: int, fail) -> None:
 def load(name_or_path: str | Path) -> Checkpoint:
     """Load one checkpoint by shipped name or path (an alias gives its first model).
 
-    The model is named after its file (`models/mlp_vae.pt` -> "mlp_vae").
+    The model is named after its file (`models/mlp_vae.pt` -> "mlp_vae"), or after its run
+    folder for a trainer's `best.pt` / `last.pt` (`runs/my_vae/best.pt` -> "my_vae").
     """
     path = resolve(name_or_path)[0]
-    ckpt = from_dict(read(path), name=path.stem, where=str(path))
+    name = path.parent.name if path.stem in ("best", "last") and path.parent.name else path.stem
+    ckpt = from_dict(read(path), name=name, where=str(path))
     ckpt.path = path
     return ckpt

@@ -76,6 +76,6 @@ class MLPVAE(nn.Module):
             + c.offset_weight * parts["offsets"]
         )
         loss = recon + self.kl_weight(step) * kl_cost
-        logs = {k: float(v) for k, v in parts.items()}
-        logs.update(kl=float(kl), recon=float(recon), loss=float(loss))
+        logs = {k: v.item() for k, v in parts.items()}
+        logs.update(kl=kl.item(), recon=recon.item(), loss=loss.item())
         return loss, logs

@@ -46,6 +46,6 @@ class NextStep(nn.Module):
             + c.velocity_weight * parts["velocities"]
             + c.offset_weight * parts["offsets"]
         )
-        logs = {k: float(v) for k, v in parts.items()}
-        logs["loss"] = float(loss)
+        logs = {k: v.item() for k, v in parts.items()}
+        logs["loss"] = loss.item()
         return loss, logs

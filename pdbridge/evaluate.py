@@ -1,0 +1,237 @@
+"""`pdbridge eval MODEL --data DIR --split NAME [--json]`: how good is a model, in numbers.
+
+On the split's 2-bar 4/4 windows:
+
+- reconstruction (VAE-kind models): encode the mean, decode, hit threshold 0.5; hit F1, velocity
+  MAE (MIDI units) and timing MAE (ms at each window's tempo) over true-positive hits. A task model
+  (humanize, drumify) reads its task's input and is scored against the real performance.
+- next_step: predict every step of each window's second bar from the 16 steps before it (hit
+  threshold 0.5); baseline: copy the step one bar earlier.
+- sampling (generative VAEs): `SAMPLES` samples at temperature 1 against the split's windows, the
+  mean feature overlap of `pdbridge.metrics`, and mean hits per window, samples vs data.
+- latency: engine calls at batch 1 on one CPU thread, median in microseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from pdbridge import checkpoint, metrics
+from pdbridge.checkpoint import Checkpoint
+from pdbridge.engine import Controls, Engine, draw_hits
+from pdbridge.errors import BadInputError
+from pdbridge.models.registry import task_input
+from pdbridge.pattern import NUM_VOICES, clean_array
+
+SAMPLES = 1000
+SAMPLE_SEED = 0
+LATENCY_CALLS = 300
+BATCH = 512
+
+
+def evaluate(ckpt: Checkpoint, x: np.ndarray, bpm: np.ndarray, latency: bool = True) -> dict:
+    """All metrics for one loaded model on windows `x` (N, 32, 27) with tempos `bpm` (N,)."""
+    if len(x) == 0:
+        raise BadInputError("no windows to evaluate")
+    result: dict[str, Any] = {
+        "model": ckpt.name,
+        "architecture": ckpt.model_name,
+        "task": ckpt.task,
+        "windows": int(len(x)),
+        "data_mean_hits": metrics.mean_hits(x),
+    }
+    ckpt.model.eval()
+    if ckpt.kind == "vae":
+        result["reconstruction"] = reconstruction(ckpt, x, bpm)
+        if ckpt.task == "vae":
+            samples = sample_batch(ckpt, SAMPLES, SAMPLE_SEED)
+            overlap, per_feature = metrics.feature_overlap(samples, x)
+            result["sampling"] = {
+                "overlap": overlap,
+                "samples": SAMPLES,
+                "sample_mean_hits": metrics.mean_hits(samples),
+                "data_mean_hits": metrics.mean_hits(x),
+                "per_feature": per_feature,
+            }
+    else:
+        result["next_step"] = next_step_scores(ckpt, x)
+    if latency:
+        result["latency_us"] = measure_latency(ckpt, x[0])
+    result["size_mb"] = ckpt.path.stat().st_size / 1e6 if ckpt.path else None
+    return result
+
+
+@torch.inference_mode()
+def reconstruction(ckpt: Checkpoint, x: np.ndarray, bpm: np.ndarray) -> dict[str, float]:
+    x_in = task_input(ckpt.task, x)
+    preds = []
+    for i in range(0, len(x), BATCH):
+        mu, _ = ckpt.model.encode(torch.from_numpy(np.ascontiguousarray(x_in[i : i + BATCH])))
+        logits, vel, off = (o.numpy() for o in ckpt.model.decode(mu))
+        preds.append(clean_array(np.concatenate([(logits > 0), vel, off], axis=-1)))
+    pred = np.concatenate(preds)
+    return {
+        "hit_f1": metrics.hit_f1(pred, x),
+        "velocity_mae": metrics.velocity_mae(pred, x),
+        "timing_mae_ms": metrics.timing_mae_ms(pred, x, bpm),
+    }
+
+
+@torch.inference_mode()
+def sample_batch(ckpt: Checkpoint, n: int, seed: int, temperature: float = 1.0) -> np.ndarray:
+    """`n` samples from the prior, hits drawn as the engine draws them (threshold 0.5)."""
+    rng = np.random.default_rng(seed)
+    z = torch.from_numpy(rng.standard_normal((n, ckpt.z_dim)).astype(np.float32))
+    logits, vel, off = (o.numpy() for o in ckpt.model.decode(z))
+    hits = draw_hits(logits, np.full(NUM_VOICES, 0.5), temperature, rng)
+    return clean_array(np.concatenate([hits, vel, off], axis=-1))
+
+
+@torch.inference_mode()
+def next_step_scores(ckpt: Checkpoint, x: np.ndarray) -> dict[str, float]:
+    context = ckpt.steps
+    steps = x.shape[1]
+    if steps <= context:
+        raise BadInputError(f"windows of {steps} steps leave nothing to predict after {context}")
+    tp = fp = fn = 0
+    preds, targets = [], []
+    for t in range(context, steps):
+        window = torch.from_numpy(np.ascontiguousarray(x[:, t - context : t]))
+        logits, vel, off = (o.numpy() for o in ckpt.model(window))
+        preds.append(clean_array(np.concatenate([(logits > 0), vel, off], axis=-1)))
+        targets.append(x[:, t])
+    pred, target = np.stack(preds, 1), np.stack(targets, 1)
+    baseline = x[:, context - 16 : steps - 16] if context >= 16 else None
+    tp, fp, fn = metrics.hit_counts(pred, target)
+    out = {
+        "hit_f1": metrics.f1_from_counts(tp, fp, fn),
+        "velocity_mae": metrics.velocity_mae(pred, target),
+        "predicted_steps": int(pred.shape[0] * pred.shape[1]),
+    }
+    if baseline is not None:
+        out["baseline_hit_f1"] = metrics.hit_f1(baseline, target)
+    return out
+
+
+def measure_latency(ckpt: Checkpoint, pattern: np.ndarray) -> dict[str, float]:
+    """Median microseconds per engine call, batch 1, on one thread."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        engine = Engine([ckpt])
+        controls = Controls(temperature=0.0, seed=0)
+        if ckpt.kind == "vae" and ckpt.task == "vae":
+            z = engine.encode(pattern)
+            calls = {
+                "encode_p50": lambda: engine.encode(pattern),
+                "decode_p50": lambda: engine.decode(z, controls),
+                "sample_p50": lambda: engine.sample(controls),
+            }
+        elif ckpt.kind == "vae":
+            verb = getattr(engine, ckpt.task)
+            calls = {f"{ckpt.task}_p50": lambda: verb(pattern, controls)}
+        else:
+            calls = {"continue_1bar_p50": lambda: engine.continue_(pattern, 1, controls)}
+        return {name: _p50_us(fn) for name, fn in calls.items()}
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _p50_us(fn) -> float:
+    for _ in range(20):  # warm up
+        fn()
+    times = []
+    for _ in range(LATENCY_CALLS):
+        t0 = time.perf_counter_ns()
+        fn()
+        times.append(time.perf_counter_ns() - t0)
+    return float(np.median(times) / 1000.0)
+
+
+# ---------------------------------------------------------------------------- CLI
+
+
+def configure(parser: argparse.ArgumentParser, command: str) -> None:
+    parser.add_argument(
+        "model", help="a shipped model name (see `pdbridge models`), default, or a .pt"
+    )
+    parser.add_argument("--data", type=Path, required=True, help="dataset folder")
+    parser.add_argument(
+        "--split", default="validation", help="split to evaluate (default validation)"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.add_argument("--no-latency", action="store_true", help="skip the latency measurement")
+
+
+def _clean(value: Any) -> Any:
+    """NaN (no true positives) -> null, so the output is valid JSON."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    from pdbridge.dataset import DatasetConfig, load_windows
+
+    torch.set_num_threads(1)
+    ckpt = checkpoint.load(args.model)
+    windows = load_windows(args.data, DatasetConfig(), show_progress=not args.json)
+    split = windows.where(split=args.split)
+    if len(split) == 0:
+        have = ", ".join(sorted(windows.counts("split"))) or "none"
+        raise BadInputError(f"{args.data}: no 4/4 windows in split {args.split!r}; splits: {have}")
+    result = _clean(evaluate(ckpt, split.x, split.bpm, latency=not args.no_latency))
+    result["split"] = args.split
+    if args.json:
+        json.dump(result, sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        print(format_table(result))
+    return 0
+
+
+def format_table(result: dict) -> str:
+    lines = [f"{result['model']} ({result['architecture']}, task {result['task']}) on "
+             f"{result['windows']} {result['split']} windows"]  # fmt: skip
+
+    def row(name: str, value: Any, unit: str = "") -> None:
+        text = (
+            "n/a" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
+        )
+        lines.append(f"  {name:<28}{text} {unit}".rstrip())
+
+    if "reconstruction" in result:
+        r = result["reconstruction"]
+        lines.append("reconstruction (latent mean, threshold 0.5)")
+        row("hit F1", r["hit_f1"])
+        row("velocity MAE", r["velocity_mae"], "MIDI")
+        row("timing MAE", r["timing_mae_ms"], "ms")
+    if "next_step" in result:
+        r = result["next_step"]
+        lines.append("next step (threshold 0.5)")
+        row("hit F1", r["hit_f1"])
+        row("baseline (copy 1 bar back)", r.get("baseline_hit_f1"))
+    if "sampling" in result:
+        r = result["sampling"]
+        lines.append(f"sampling ({r['samples']} samples, temperature 1)")
+        row("feature overlap", r["overlap"])
+        row("mean hits, samples", r["sample_mean_hits"])
+        row("mean hits, data", r["data_mean_hits"])
+    if "latency_us" in result:
+        lines.append("latency (batch 1, one thread, median)")
+        for name, value in result["latency_us"].items():
+            row(name.removesuffix("_p50"), value, "us")
+    if result.get("size_mb") is not None:
+        row("checkpoint size", result["size_mb"], "MB")
+    return "\n".join(lines)

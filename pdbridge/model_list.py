@@ -1,0 +1,58 @@
+"""`pdbridge models`: the shipped models, their aliases, and what each one is."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from pdbridge import checkpoint
+from pdbridge.errors import ModelError
+
+
+def configure(parser: argparse.ArgumentParser, command: str) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+def describe() -> dict:
+    """{"dir", "aliases", "models": [{name, architecture, task, z_dim, steps, size_mb, ...}]}."""
+    models = []
+    for name in checkpoint.shipped():
+        path = checkpoint.models_dir() / f"{name}{checkpoint.SUFFIX}"
+        entry = {"name": name, "path": str(path), "size_mb": round(path.stat().st_size / 1e6, 2)}
+        try:
+            c = checkpoint.load(path)
+            entry |= {
+                "architecture": c.model_name,
+                "task": c.task,
+                "z_dim": c.z_dim,
+                "steps": c.steps,
+                "styles": sorted(c.extras.get("styles", {})),
+                "val_hit_f1": c.metrics.get("val_hit_f1"),
+            }
+        except ModelError as e:
+            entry["error"] = str(e)
+        models.append(entry)
+    return {"dir": str(checkpoint.models_dir()), "aliases": checkpoint.aliases(), "models": models}
+
+
+def run(args: argparse.Namespace) -> int:
+    info = describe()
+    if args.json:
+        json.dump(info, sys.stdout)
+        sys.stdout.write("\n")
+        return 0
+    print(f"models in {info['dir']}")
+    for m in info["models"]:
+        if "error" in m:
+            print(f"  {m['name']:<14} BROKEN: {m['error']}")
+            continue
+        latent = f"z={m['z_dim']}" if m["z_dim"] else "no latent"
+        f1 = f"val hit F1 {m['val_hit_f1']:.3f}" if m.get("val_hit_f1") is not None else ""
+        print(
+            f"  {m['name']:<14} {m['architecture']:<10} task {m['task']:<10} {latent:<9} "
+            f"{m['steps']} steps  {m['size_mb']:.1f} MB  {f1}".rstrip()
+        )
+    for alias, names in info["aliases"].items():
+        print(f"  {alias:<14} = {', '.join(names)}")
+    return 0

@@ -1,0 +1,407 @@
+"""`pdbridge train NAME_OR_CONFIG --data DIR`: train a registered model on 2-bar windows.
+
+    pdbridge train mlp_vae --data ../shared/data/groove --out runs/mlp_vae
+    pdbridge train models/mlp_vae.train.json --data ../shared/data/groove   # the shipped recipe
+
+The run folder gets `best.pt` (the checkpoint with the lowest validation loss: load it, ship it),
+`last.pt` (the latest epoch plus optimizer state, for `--resume`), `history.json` and
+`losses.png`. The checkpoints record the run's config and metrics.
+
+One trainer for every model in `pdbridge.models.registry`: a VAE-kind model learns
+`task_input(task, x) -> x` over whole windows; a next-step model learns "last bar -> next step"
+at every step of the second bar of each window. Determinism: the shuffling of each epoch and the
+noise (dropout, reparameterization) are seeded from (seed, epoch), so a run gives the same weights
+again on the same machine and thread count, and a resumed run continues exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from pdbridge import checkpoint, metrics
+from pdbridge.errors import BadInputError, ModelError
+from pdbridge.models import registry
+from pdbridge.progress import progress
+
+log = logging.getLogger(__name__)
+
+VALIDATION_SPLIT = "validation"
+MIN_STYLE_WINDOWS = 20  # styles with fewer training windows get no latent statistics
+
+
+@dataclass
+class TrainConfig:
+    model: str = "mlp_vae"  # a name in pdbridge.models.registry
+    task: str | None = None  # None: the model's default task
+    model_config: dict[str, Any] = field(default_factory=dict)  # overrides of its config
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    seed: int = 0
+    threads: int = 2  # torch threads (results are reproducible for a fixed count)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], where: str = "train config") -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise BadInputError(f"{where}: unknown field(s) {', '.join(unknown)}")
+        return cls(**d)
+
+
+# ---------------------------------------------------------------------------- examples
+
+
+class Examples:
+    """(input, target) pairs cut from windows for one model kind, as torch batches."""
+
+    def __init__(self, kind: str, task: str, x: np.ndarray, context: int = 16):
+        self.kind = kind
+        self.x = torch.from_numpy(np.ascontiguousarray(x, np.float32))
+        self.x_in = torch.from_numpy(np.ascontiguousarray(registry.task_input(task, x)))
+        self.context = context
+        steps = x.shape[1]
+        if kind == "next_step":
+            # every (window, t) with a full context before t: predict step t from [t-context, t)
+            self.t = np.arange(context, steps)
+            if len(self.t) == 0:
+                raise BadInputError(f"windows of {steps} steps are too short for {context} context")
+        else:
+            self.t = np.zeros(1, int)
+
+    def __len__(self) -> int:
+        return len(self.x) * len(self.t)
+
+    def batch(self, idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.kind != "next_step":
+            i = torch.from_numpy(idx)
+            return self.x_in[i], self.x[i]
+        w = torch.from_numpy(idx // len(self.t))
+        t = torch.from_numpy(self.t[idx % len(self.t)])
+        steps = t[:, None] + torch.arange(-self.context, 0)[None, :]
+        return self.x_in[w[:, None], steps], self.x[w, t]
+
+
+def predict(model: torch.nn.Module, kind: str, x_in: torch.Tensor) -> torch.Tensor:
+    """Deterministic prediction in the pattern layout: hits (sigmoid > 0.5), velocities, offsets.
+    A VAE decodes its latent mean; shape (B, steps, 27) or (B, 27) for next-step models."""
+    logits, vel, off = model(x_in)
+    return torch.cat([(logits > 0).float(), vel, off], dim=-1)
+
+
+# ---------------------------------------------------------------------------- training
+
+
+@dataclass
+class Run:
+    """What one training run produced."""
+
+    best_path: Path
+    last_path: Path
+    metrics: dict[str, Any]
+    history: list[dict[str, float]]
+
+
+def train(
+    config: TrainConfig,
+    train_x: np.ndarray,
+    val_x: np.ndarray,
+    out: str | Path,
+    resume: bool = False,
+    train_styles: np.ndarray | None = None,
+    data_info: dict[str, Any] | None = None,
+    show_progress: bool = True,
+) -> Run:
+    """Train `config.model` on windows (N, steps, 27) and write the run folder `out`."""
+    out = Path(out)
+    spec = registry.spec(config.model)
+    task = config.task or spec.task
+    if registry.TASK_KINDS.get(task) != spec.kind:
+        raise BadInputError(f"task {task!r} does not fit {config.model} (a {spec.kind} model)")
+    model_config = registry.config_from_dict(config.model, config.model_config)
+    steps = train_x.shape[1]
+    if spec.kind == "vae" and steps != model_config.steps:
+        raise BadInputError(
+            f"{config.model} reads {model_config.steps} steps; windows have {steps}"
+        )
+    if len(train_x) == 0 or len(val_x) == 0:
+        raise BadInputError(
+            f"need training and validation windows; got {len(train_x)} and {len(val_x)}"
+        )
+    torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+    model = registry.build(config.model, model_config)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+    )
+    context = getattr(model_config, "context", 16)
+    train_ex = Examples(spec.kind, task, train_x, context)
+    val_ex = Examples(spec.kind, task, val_x, context)
+    run_info = {
+        "train": asdict(config) | {"task": task},
+        "data": data_info or {},
+        "windows": {"train": len(train_x), "validation": len(val_x)},
+    }
+
+    history: list[dict[str, float]] = []
+    start_epoch, step, best_loss, elapsed = 0, 0, math.inf, 0.0
+    last_path, best_path = out / "last.pt", out / "best.pt"
+    if resume:
+        start_epoch, step, best_loss, elapsed, history = _resume(
+            last_path, config, model, optimizer
+        )
+        log.info("resuming %s at epoch %d", out, start_epoch + 1)
+    elif last_path.exists():
+        raise BadInputError(f"{out} already holds a run; pass --resume, or choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(run_info, indent=1) + "\n")
+
+    batches = math.ceil(len(train_ex) / config.batch_size)
+    for epoch in range(start_epoch, config.epochs):
+        t0 = time.perf_counter()
+        model.train()
+        torch.manual_seed(config.seed * 100_003 + epoch)
+        order = np.random.default_rng([config.seed, epoch]).permutation(len(train_ex))
+        sums: dict[str, float] = {}
+        label = f"epoch {epoch + 1}/{config.epochs}"
+        for b in progress(range(batches), label, enabled=show_progress):
+            x_in, x_target = train_ex.batch(
+                order[b * config.batch_size : (b + 1) * config.batch_size]
+            )
+            loss, logs = model.loss(x_in, x_target, step)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            step += 1
+            for k, v in logs.items():
+                sums[k] = sums.get(k, 0.0) + v
+        val = validate(model, spec.kind, val_ex, config.seed, config.batch_size * 8)
+        elapsed += time.perf_counter() - t0
+        row = {"epoch": epoch + 1, "step": step, "seconds": round(elapsed, 2)}
+        row |= {f"train_{k}": v / batches for k, v in sums.items()}
+        row |= {f"val_{k}": v for k, v in val.items()}
+        if hasattr(model, "kl_weight"):
+            row["kl_weight"] = model.kl_weight(step)
+        history.append(row)
+        log.info(
+            "%s  train loss %.3f  val loss %.3f  val hit F1 %.4f  (%.0f s)",
+            label, row["train_loss"], val["loss"], val["hit_f1"], elapsed,
+        )  # fmt: skip
+        info = {"task": task, "run": run_info}
+        if val["loss"] < best_loss:
+            best_loss = val["loss"]
+            checkpoint.save(best_path, model, config.model, metrics=dict(row), **info)
+        state = {
+            "epoch": epoch + 1,
+            "step": step,
+            "best_loss": best_loss,
+            "elapsed": elapsed,
+            "history": history,
+            "optimizer": optimizer.state_dict(),
+        }
+        checkpoint.save(
+            last_path, model, config.model, metrics=dict(row), extras={"train_state": state}, **info
+        )
+        (out / "history.json").write_text(json.dumps(history, indent=1) + "\n")
+        plot_history(history, out / "losses.png", title=f"{config.model} ({task})")
+
+    best = checkpoint.load(best_path)
+    if spec.kind == "vae" and train_styles is not None:
+        extras = {"styles": style_stats(best.model, train_ex.x_in, np.asarray(train_styles))}
+        best_metrics = best.metrics
+        checkpoint.save(
+            best_path,
+            best.model,
+            config.model,
+            metrics=best_metrics,
+            extras=extras,
+            task=task,
+            run=run_info,
+        )
+    return Run(best_path, last_path, checkpoint.load(best_path).metrics, history)
+
+
+def _resume(path: Path, config: TrainConfig, model, optimizer) -> tuple:
+    if not path.exists():
+        raise BadInputError(f"nothing to resume: {path} does not exist")
+    data = checkpoint.read(path)
+    saved = dict(data.get("run", {}).get("train", {}))
+    now = asdict(config)
+    for key in ("model", "model_config", "batch_size", "lr", "weight_decay", "seed"):
+        if saved.get(key) != now[key]:
+            raise BadInputError(
+                f"{path}: run was trained with {key}={saved.get(key)!r}, not {now[key]!r}; "
+                "resume with the same config (only epochs may change)"
+            )
+    state = data.get("extras", {}).get("train_state")
+    if not state:
+        raise ModelError(f"{path}: holds no training state to resume from")
+    model.load_state_dict(data["state_dict"])
+    optimizer.load_state_dict(state["optimizer"])
+    return state["epoch"], state["step"], state["best_loss"], state["elapsed"], state["history"]
+
+
+@torch.no_grad()
+def validate(
+    model: torch.nn.Module, kind: str, examples: Examples, seed: int, batch_size: int = 512
+) -> dict[str, float]:
+    """Validation loss (at the full KL weight, so epochs compare) and deterministic hit F1."""
+    model.eval()
+    sums: dict[str, float] = {}
+    tp = fp = fn = 0
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)  # the same reparameterization noise every epoch
+        for start in range(0, len(examples), batch_size):
+            idx = np.arange(start, min(start + batch_size, len(examples)))
+            x_in, x_target = examples.batch(idx)
+            _, logs = model.loss(x_in, x_target, step=10**9)
+            for k, v in logs.items():
+                sums[k] = sums.get(k, 0.0) + v * len(idx)
+            counts = metrics.hit_counts(predict(model, kind, x_in).numpy(), x_target.numpy())
+            tp, fp, fn = tp + counts[0], fp + counts[1], fn + counts[2]
+    out = {k: v / len(examples) for k, v in sums.items()}
+    out["hit_f1"] = metrics.f1_from_counts(tp, fp, fn)
+    return out
+
+
+@torch.no_grad()
+def style_stats(
+    model: torch.nn.Module, x_in: torch.Tensor, styles: np.ndarray
+) -> dict[str, dict[str, Any]]:
+    """Per style: mean and standard deviation of the latent means of its training windows.
+    The engine samples a style as mu + std * eps."""
+    model.eval()
+    mus = torch.cat([model.encode(x_in[i : i + 1024])[0] for i in range(0, len(x_in), 1024)])
+    out = {}
+    for style in sorted(set(styles.tolist())):
+        mask = torch.from_numpy(styles == style)
+        if int(mask.sum()) < MIN_STYLE_WINDOWS:
+            continue
+        z = mus[mask]
+        out[style] = {
+            "mu": z.mean(0).tolist(),
+            "std": z.std(0).tolist(),
+            "windows": int(mask.sum()),
+        }
+    return out
+
+
+def plot_history(history: list[dict[str, float]], path: Path, title: str = "") -> None:
+    """Loss curves (train and validation) and validation hit F1 per epoch, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [h["epoch"] for h in history]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    ax = axes[0]
+    ax.plot(epochs, [h["train_loss"] for h in history], label="train (KL annealed)")
+    ax.plot(epochs, [h["val_loss"] for h in history], label="validation (full KL)")
+    ax.set_title("loss per window")
+    ax.legend()
+    ax = axes[1]
+    for key in ("hits", "velocities", "offsets", "kl"):
+        if f"val_{key}" in history[0]:
+            ax.plot(epochs, [h[f"val_{key}"] for h in history], label=key)
+    ax.set_yscale("log")
+    ax.set_title("validation loss terms")
+    ax.legend()
+    ax = axes[2]
+    ax.plot(epochs, [h["val_hit_f1"] for h in history], color="C3")
+    ax.set_title("validation hit F1")
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------------------- CLI
+
+
+def configure(parser: argparse.ArgumentParser, command: str) -> None:
+    parser.add_argument(
+        "model", help=f"a model name ({', '.join(registry.REGISTRY)}) or a JSON training config"
+    )
+    parser.add_argument(
+        "--data", type=Path, required=True, help="dataset folder (GMD or .mid files)"
+    )
+    parser.add_argument("--out", type=Path, help="run folder (default runs/<model>)")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--lr", type=float)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--threads", type=int)
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a model config field, e.g. --set z_dim=32 (repeatable)",
+    )
+    parser.add_argument("--export", type=Path, help="also copy the best checkpoint here")
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    source = Path(args.model)
+    if source.suffix == ".json":
+        try:
+            config = TrainConfig.from_dict(json.loads(source.read_text()), where=str(source))
+        except FileNotFoundError:
+            raise BadInputError(f"{source}: no such training config") from None
+        except json.JSONDecodeError as e:
+            raise BadInputError(f"{source}: not valid JSON ({e})") from None
+    else:
+        registry.spec(args.model)
+        config = TrainConfig(model=args.model)
+    for name in ("epochs", "batch_size", "lr", "seed", "threads"):
+        if getattr(args, name) is not None:
+            setattr(config, name, getattr(args, name))
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise BadInputError(f"--set {item}: expected FIELD=VALUE")
+        try:
+            config.model_config[key] = json.loads(value)
+        except json.JSONDecodeError:
+            config.model_config[key] = value
+    registry.config_from_dict(config.model, config.model_config)  # fail early on a typo
+    return config
+
+
+def run(args: argparse.Namespace) -> int:
+    from pdbridge.dataset import DatasetConfig, load_windows
+
+    config = config_from_args(args)
+    out = args.out or Path("runs") / (Path(args.model).stem.replace(".train", ""))
+    windows = load_windows(args.data, DatasetConfig())
+    train_w, val_w = windows.where(split="train"), windows.where(split=VALIDATION_SPLIT)
+    log.info("%d training and %d validation windows from %s", len(train_w), len(val_w), args.data)
+    data_info = {"path": str(args.data), "dataset_config": "DatasetConfig() defaults"}
+    result = train(config, train_w.x, val_w.x, out, args.resume, train_w.style, data_info)
+    best = result.metrics
+    print(
+        f"best epoch {best['epoch']}: val loss {best['val_loss']:.3f}, "
+        f"val hit F1 {best['val_hit_f1']:.4f}; {result.best_path}  (curves: {out / 'losses.png'})"
+    )
+    if args.export:
+        args.export.parent.mkdir(parents=True, exist_ok=True)
+        args.export.write_bytes(result.best_path.read_bytes())
+        print(f"exported {args.export}")
+    return 0

@@ -56,6 +56,11 @@ class ClientState:
     model: str | None = None
     slots: dict[str, Slot] = field(default_factory=dict)
     last_pattern: np.ndarray | None = None
+    controls: object | None = None  # the engine's Controls for these settings, built once
+
+    def changed(self) -> None:
+        """Call after changing a setting: the next request builds new controls."""
+        self.controls = None
 
 
 class RequestError(BadInputError):
@@ -81,6 +86,7 @@ class Protocol:
     ) -> None:
         self.engine = engine
         self.controls_type = controls_type
+        self._infos = list(engine.models())  # fixed once loaded; asked on every request
         self.max_clients = max_clients
         self._clients: OrderedDict[object, ClientState] = OrderedDict()
         self._lock = threading.Lock()
@@ -167,6 +173,8 @@ class Protocol:
         return int(value)
 
     def _controls(self, state: ClientState, **override: object) -> object:
+        if state.controls is not None and not override:
+            return state.controls
         settings = {
             "temperature": state.temperature,
             "seed": state.seed,
@@ -175,12 +183,15 @@ class Protocol:
             "model": state.model,
         }
         settings.update(override)
-        return self.controls_type(**settings)
+        controls = self.controls_type(**settings)
+        if not override:
+            state.controls = controls
+        return controls
 
     def _info(self, state: ClientState, name: str | None = None) -> object:
         """ModelInfo for `name`, else the client's model, else the engine's default VAE."""
         name = name if name is not None else state.model
-        models = self.engine.models()
+        models = self._infos
         for info in models:
             if (info.name == name) if name is not None else (info.task == "vae"):
                 return info
@@ -313,11 +324,13 @@ class Protocol:
     def _temperature(self, state: ClientState, message: Message) -> bytes:
         self._count(message, (1,), "<temperature>")
         state.temperature = self._number(message, 0, "temperature", 0.0, MAX_TEMPERATURE)
+        state.changed()
         return encode("/ok", "temperature", state.temperature)
 
     def _seed(self, state: ClientState, message: Message) -> bytes:
         self._count(message, (1,), "<seed> (-1 for random)")
         state.seed = self._seed_value(self._number(message, 0, "seed", -1, 2**31 - 1))
+        state.changed()
         return encode("/ok", "seed", -1 if state.seed is None else state.seed)
 
     def _voice_and_value(self, message: Message) -> tuple[int | None, float]:
@@ -338,6 +351,7 @@ class Protocol:
     def _set_threshold(self, state: ClientState, message: Message, density: bool) -> bytes:
         voice, value = self._voice_and_value(message)
         threshold = 1.0 - value if density else value
+        state.changed()
         if voice is None:
             state.thresholds[:] = threshold
             return encode("/ok", message.address[1:], value)
@@ -363,6 +377,7 @@ class Protocol:
                 known = " ".join(styles) if styles else "none (this model has no styles)"
                 raise RequestError(f"unknown style {name}; styles: {known}")
             state.style = name
+        state.changed()
         return encode("/ok", "style", name)
 
     def _styles(self, state: ClientState, message: Message) -> bytes:
@@ -372,7 +387,7 @@ class Protocol:
 
     def _models(self, state: ClientState, message: Message) -> bytes:
         self._count(message, (0,), "no arguments")
-        names = [m.name for m in self.engine.models()]
+        names = [m.name for m in self._infos]
         return encode("/models", len(names), *names)
 
     def _model(self, state: ClientState, message: Message) -> bytes:
@@ -388,6 +403,7 @@ class Protocol:
             if info.name != state.model:
                 state.model = info.name
                 state.style = None  # styles belong to a model
+                state.changed()
         info = self._info(state)
         return encode("/model", info.name, info.task, int(info.z_dim), int(info.steps))
 

@@ -3,6 +3,7 @@ wins, bounded queues, reply port, and `pdbridge serve` as a process (ready line,
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -237,7 +238,8 @@ def free_port():
         return s.getsockname()[1]
 
 
-def test_serve_command_prints_ready_logs_requests_and_stops_on_sigterm(model_paths):
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_serve_command_prints_ready_logs_requests_and_stops_cleanly(model_paths, stop_signal):
     port = free_port()
     cmd = [sys.executable, "-m", "pdbridge", "-v", "serve", "--port", str(port)]
     for path in model_paths[:2]:
@@ -256,9 +258,9 @@ def test_serve_command_prints_ready_logs_requests_and_stops_on_sigterm(model_pat
         raw = Raw(("127.0.0.1", port))
         assert raw.ask("/ping").address == "/pong"
         raw.close()
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(stop_signal)
         out, err = proc.communicate(timeout=10)
-        assert proc.returncode == 0
+        assert proc.returncode == 0, err
         assert "stopped" in out
         assert "/ping" in err  # the debug log of each request
     finally:
@@ -288,3 +290,30 @@ def test_serve_reports_a_port_in_use(model_paths):
         )
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_bench_quick_smoke_run(model_paths):
+    """`pdbridge bench --quick --json` runs end to end and reports every figure the issue names
+    (the real figures come from the full run, not from a test)."""
+    cmd = [sys.executable, "-m", "pdbridge", "bench", "--quick", "--json", "--requests", "50"]
+    result = subprocess.run(
+        [*cmd, "--seconds", "0.5", "--model", model_paths[0]],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    for key in (
+        "floor_p50_us",
+        "decode_p50_us",
+        "decode_p99_us",
+        "model_decode_p50_us",
+        "naive_decode_p50_us",
+        "throughput_per_s",
+        "ready_s",
+        "peak_rss_mb",
+    ):
+        assert figures[key] > 0, key
+    assert figures["throughput_received"] == figures["throughput_sent"]
+    assert figures["throughput_errors"] == 0

@@ -1,0 +1,485 @@
+"""`pdbridge bench`: how close the server comes to what the network itself costs.
+
+In one run, with the client and every server pinned to one CPU core (cross-core wake-ups make
+loopback timings bimodal on small machines), it measures for each request type:
+
+- round trip p50 / p99 through `pdbridge serve` (a real process, started here);
+- the floor: a bare UDP echo in its own process that answers each request with a datagram of the
+  same size as the real reply;
+- the model's own in-process time for the same engine call;
+- a naive server: python-osc's dispatcher and message builder with the same model, as a first
+  implementation would be;
+
+and besides: sustained decode throughput with 8 requests in flight (8 clients, one each, so
+latest-wins never drops one), start-to-ready time (process start to the first `/pong`), and the
+server's peak memory. `--json` prints one object; `--quick` is a smoke run of a few seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import select
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pdbridge.osc_codec import decode, encode
+from pdbridge.pattern import FEATURES
+
+KINDS = ("ping", "sample", "encode", "decode", "interpolate")
+
+
+@dataclass
+class BenchConfig:
+    models: list[str]
+    requests: int = 2000  # timed round trips per request type (after warm-up)
+    naive_requests: int = 500
+    throughput_seconds: float = 10.0
+    in_flight: int = 8
+    cpu: int | None = None  # None: the last CPU this process may use
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def pin(cpu: int) -> None:
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {cpu})
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentiles_us(ns: list[int]) -> tuple[float, float]:
+    a = np.asarray(ns, np.float64) / 1000.0
+    return float(np.percentile(a, 50)), float(np.percentile(a, 99))
+
+
+def udp_socket(timeout: float = 5.0) -> socket.socket:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(timeout)
+    return s
+
+
+def round_trips(
+    sock: socket.socket, address: tuple, request: bytes, n: int, warmup: int
+) -> list[int]:
+    """Nanoseconds per request/reply pair, one at a time."""
+    send, recv, clock = sock.sendto, sock.recv, time.perf_counter_ns
+    times = []
+    for i in range(warmup + n):
+        t0 = clock()
+        send(request, address)
+        reply = recv(65536)
+        t1 = clock()
+        if i >= warmup:
+            times.append(t1 - t0)
+    if reply[:6] == b"/error":
+        raise RuntimeError(f"benchmark request failed: {decode(reply).args}")
+    return times
+
+
+def wait_for_pong(address: tuple, deadline: float) -> float:
+    """Ping until the server answers; returns the time it did (perf_counter)."""
+    with udp_socket(timeout=0.02) as s:
+        ping = encode("/ping")
+        while time.perf_counter() < deadline:
+            s.sendto(ping, address)
+            try:
+                if s.recv(65536)[:5] == b"/pong":
+                    return time.perf_counter()
+            except TimeoutError:
+                pass
+    raise RuntimeError(f"no /pong from {address} in time")
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+# ---------------------------------------------------------------------------- the other servers
+
+
+def echo_server(port: int, replies: dict[bytes, bytes], cpu: int) -> None:
+    """The floor: answer each datagram with a prepared reply of the size the real one has
+    (looked up by the request's address)."""
+    pin(cpu)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", port))
+    while True:
+        data, sender = s.recvfrom(65536)
+        address = data[: data.find(b"\0")]
+        if address == b"/quit":
+            return
+        s.sendto(replies[address], sender)
+
+
+def naive_server(port: int, models: list[str], cpu: int) -> None:
+    """What a first implementation looks like: python-osc dispatcher and builder, same engine."""
+    pin(cpu)
+    import torch
+    from pythonosc.dispatcher import Dispatcher
+    from pythonosc.osc_message_builder import OscMessageBuilder
+    from pythonosc.osc_server import BlockingOSCUDPServer
+
+    torch.set_num_threads(1)
+    from pdbridge.engine import Controls, Engine
+
+    engine = Engine.load(models)
+    slots: dict[str, np.ndarray] = {}
+    server: BlockingOSCUDPServer | None = None
+
+    def reply(to, address, values, count=None):
+        builder = OscMessageBuilder(address)
+        if count is not None:
+            builder.add_arg(int(count))
+        for v in values:
+            builder.add_arg(float(v))
+        server.socket.sendto(builder.build().dgram, to)
+
+    def pattern(to, p):
+        reply(to, "/pattern", np.ravel(p), len(p))
+
+    def on_ping(to, address, *args):
+        reply(to, "/pong", [], 1)
+
+    def on_sample(to, address, *args):
+        pattern(to, engine.sample(Controls()))
+
+    def on_encode(to, address, *args):
+        z = engine.encode(np.asarray(args, np.float32).reshape(-1, FEATURES))
+        reply(to, "/z", z, len(z))
+
+    def on_decode(to, address, *args):
+        pattern(to, engine.decode(np.asarray(args, np.float32), Controls()))
+
+    def on_store(to, address, slot, *args):
+        slots[slot] = engine.encode(np.asarray(args, np.float32).reshape(-1, FEATURES))
+        reply(to, "/ok", [])
+
+    def on_interpolate(to, address, t):
+        z = engine.interpolate(slots["a"], slots["b"], t)
+        pattern(to, engine.decode(z, Controls()))
+
+    def on_quit(to, address, *args):
+        server.shutdown_request = True
+
+    dispatcher = Dispatcher()
+    for name, handler in [
+        ("/ping", on_ping),
+        ("/sample", on_sample),
+        ("/encode", on_encode),
+        ("/decode", on_decode),
+        ("/store", on_store),
+        ("/interpolate", on_interpolate),
+    ]:
+        dispatcher.map(name, handler, needs_reply_address=True)
+    server = BlockingOSCUDPServer(("127.0.0.1", port), dispatcher)
+    server.max_packet_size = 65536  # socketserver reads 8192 bytes unless told
+    server.serve_forever()
+
+
+# ---------------------------------------------------------------------------- the measurements
+
+
+@dataclass
+class Requests:
+    """One request datagram per kind, plus the setup (slots for /interpolate)."""
+
+    datagrams: dict[str, bytes]
+    setup: list[bytes]
+
+
+def make_requests(z_dim: int, steps: int) -> Requests:
+    rng = np.random.default_rng(0)
+    beat = np.zeros((steps, FEATURES), np.float32)
+    beat[::4, 0] = beat[4::8, 1] = beat[::2, 2] = 1
+    beat[:, 9:18] = beat[:, :9] * 0.8
+    other = beat.copy()
+    other[2::4, 0] = 1
+    other[:, 9:18] = other[:, :9] * 0.6
+    return Requests(
+        datagrams={
+            "ping": encode("/ping"),
+            "sample": encode("/sample"),
+            "encode": encode("/encode", beat.ravel()),
+            "decode": encode("/decode", rng.standard_normal(z_dim).astype(np.float32)),
+            "interpolate": encode("/interpolate", 0.37),
+        },
+        setup=[encode("/store", "a", beat.ravel()), encode("/store", "b", other.ravel())],
+    )
+
+
+def measure_server(address: tuple, requests: Requests, n: int, kinds=KINDS) -> dict[str, tuple]:
+    out = {}
+    with udp_socket() as s:
+        for data in requests.setup:
+            s.sendto(data, address)
+            s.recv(65536)
+        for kind in kinds:
+            times = round_trips(s, address, requests.datagrams[kind], n, warmup=max(20, n // 10))
+            out[kind] = percentiles_us(times)
+    return out
+
+
+def measure_throughput(address: tuple, request: bytes, seconds: float, in_flight: int) -> dict:
+    """`in_flight` clients, each with one decode outstanding, for `seconds`."""
+    socks = [udp_socket(timeout=5.0) for _ in range(in_flight)]
+    sent = received = errors = 0
+    try:
+        for s in socks:
+            s.sendto(request, address)
+            sent += 1
+        poller = select.poll()
+        by_fd = {s.fileno(): s for s in socks}
+        for fd in by_fd:
+            poller.register(fd, select.POLLIN)
+        start = time.perf_counter()
+        end = start + seconds
+        outstanding = in_flight
+        while outstanding:
+            events = poller.poll(5000)
+            if not events:
+                break  # a lost reply: counted below
+            now = time.perf_counter()
+            for fd, _ in events:
+                s = by_fd[fd]
+                reply = s.recv(65536)
+                received += 1
+                errors += reply[:6] == b"/error"
+                if now < end:
+                    s.sendto(request, address)
+                    sent += 1
+                else:
+                    outstanding -= 1
+        elapsed = time.perf_counter() - start
+    finally:
+        for s in socks:
+            s.close()
+    return {
+        "throughput_per_s": received / elapsed,
+        "throughput_sent": sent,
+        "throughput_received": received,
+        "throughput_errors": errors,
+        "throughput_seconds": elapsed,
+    }
+
+
+def measure_model(models: list[str], requests: Requests, n: int) -> dict[str, float]:
+    """The engine's own time for the same calls, in this process (pinned to the same core)."""
+    import torch
+
+    torch.set_num_threads(1)
+    from pdbridge.engine import Controls, Engine
+
+    engine = Engine.load(models)
+    info = next(m for m in engine.models() if m.task == "vae")
+    beat = decode(requests.datagrams["encode"]).floats().reshape(info.steps, FEATURES)
+    z = decode(requests.datagrams["decode"]).floats()
+    za = engine.encode(decode(requests.setup[0]).floats(1).reshape(info.steps, FEATURES))
+    zb = engine.encode(decode(requests.setup[1]).floats(1).reshape(info.steps, FEATURES))
+    calls: dict[str, Callable[[], object]] = {
+        "sample": lambda: engine.sample(Controls()),
+        "encode": lambda: engine.encode(beat, Controls()),
+        "decode": lambda: engine.decode(z, Controls()),
+        "interpolate": lambda: engine.decode(
+            engine.interpolate(za, zb, 0.37, Controls()), Controls()
+        ),
+    }
+    out = {"ping": 0.0}
+    clock = time.perf_counter_ns
+    for kind, call in calls.items():
+        for _ in range(max(20, n // 10)):
+            call()
+        times = []
+        for _ in range(n):
+            t0 = clock()
+            call()
+            times.append(clock() - t0)
+        out[kind] = percentiles_us(times)[0]
+    return out
+
+
+def model_shape(models: list[str]) -> tuple[int, int, str]:
+    """z_dim, steps and name of the default VAE, read from the checkpoint without the engine."""
+    from pdbridge import checkpoint
+
+    for item in models:
+        for path in checkpoint.resolve(item):
+            ckpt = checkpoint.load(path)
+            if ckpt.task == "vae":
+                return ckpt.z_dim, ckpt.steps, ckpt.name
+    raise RuntimeError("no VAE model among " + ", ".join(models))
+
+
+def run_bench(config: BenchConfig, log: Callable[[str], None] = lambda s: None) -> dict:
+    cpu = config.cpu if config.cpu is not None else max(os.sched_getaffinity(0))
+    pin(cpu)
+    z_dim, steps, model_name = model_shape(config.models)
+    requests = make_requests(z_dim, steps)
+    result: dict[str, object] = {"model": model_name, "cpu": cpu, "requests": config.requests}
+    spawn = multiprocessing.get_context("spawn")
+
+    # 1. the floor: a bare echo answering with replies of the real sizes
+    log("floor: bare UDP echo")
+    pattern_reply = encode("/pattern", steps, np.zeros(steps * FEATURES, np.float32))
+    replies = {
+        b"/ping": encode("/pong", 1, "0.1.0"),
+        b"/sample": pattern_reply,
+        b"/encode": encode("/z", z_dim, np.zeros(z_dim, np.float32)),
+        b"/decode": pattern_reply,
+        b"/interpolate": pattern_reply,
+        b"/store": encode("/ok", "store", "a"),
+    }
+    port = free_port()
+    echo = spawn.Process(target=echo_server, args=(port, replies, cpu), daemon=True)
+    echo.start()
+    try:
+        wait_for_pong(("127.0.0.1", port), time.perf_counter() + 30)
+        floor = measure_server(("127.0.0.1", port), requests, config.requests)
+    finally:
+        with udp_socket() as s:
+            s.sendto(encode("/quit"), ("127.0.0.1", port))
+        echo.join(5)
+        if echo.is_alive():
+            echo.kill()
+
+    # 2. our server, as a real `pdbridge serve` process
+    log("pdbridge serve")
+    port = free_port()
+    cmd = [sys.executable, "-m", "pdbridge", "serve", "--port", str(port)]
+    for m in config.models:
+        cmd += ["--model", m]
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.DEVNULL, stderr=errors, preexec_fn=lambda: pin(cpu)
+        )
+        try:
+            try:
+                ready = wait_for_pong(("127.0.0.1", port), started + 60) - started
+            except RuntimeError:
+                errors.seek(0)
+                raise RuntimeError(
+                    "pdbridge serve did not start: " + errors.read().decode()[-500:]
+                ) from None
+            ours = measure_server(("127.0.0.1", port), requests, config.requests)
+            log("throughput")
+            result.update(
+                measure_throughput(
+                    ("127.0.0.1", port),
+                    requests.datagrams["decode"],
+                    config.throughput_seconds,
+                    config.in_flight,
+                )
+            )
+            rss = peak_rss_mb(proc.pid)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+    # 3. the naive server
+    log("naive python-osc server")
+    port = free_port()
+    naive_proc = spawn.Process(target=naive_server, args=(port, config.models, cpu), daemon=True)
+    naive_proc.start()
+    try:
+        wait_for_pong(("127.0.0.1", port), time.perf_counter() + 60)
+        naive = measure_server(("127.0.0.1", port), requests, config.naive_requests)
+    finally:
+        naive_proc.kill()
+        naive_proc.join(5)
+
+    # 4. the model alone, in this process
+    log("model in-process")
+    model = measure_model(config.models, requests, config.requests)
+
+    for kind in KINDS:
+        p50, p99 = ours[kind]
+        result[f"{kind}_p50_us"] = p50
+        result[f"{kind}_p99_us"] = p99
+        result[f"floor_{kind}_p50_us"] = floor[kind][0]
+        result[f"floor_{kind}_p99_us"] = floor[kind][1]
+        result[f"model_{kind}_p50_us"] = model[kind]
+        result[f"naive_{kind}_p50_us"] = naive[kind][0]
+        result[f"overhead_{kind}_p50_us"] = p50 - floor[kind][0] - model[kind]
+        result[f"speedup_{kind}_vs_naive"] = naive[kind][0] / p50
+    result["floor_p50_us"] = floor["decode"][0]
+    result["floor_p99_us"] = floor["decode"][1]
+    result["ready_s"] = ready
+    result["load_average"] = os.getloadavg()[0]  # other work on the machine skews every figure
+    result["peak_rss_mb"] = rss
+    return result
+
+
+def format_table(r: dict) -> str:
+    lines = [
+        f"pdbridge bench: model {r['model']}, client and servers pinned to CPU {r['cpu']}, "
+        f"{r['requests']} round trips per request",
+        "",
+        f"{'request':<12}{'p50 us':>9}{'p99 us':>9}{'floor':>9}{'model':>9}{'overhead':>10}"
+        f"{'naive':>10}{'speedup':>9}",
+    ]
+    for kind in KINDS:
+        lines.append(
+            f"{kind:<12}{r[f'{kind}_p50_us']:>9.1f}{r[f'{kind}_p99_us']:>9.1f}"
+            f"{r[f'floor_{kind}_p50_us']:>9.1f}{r[f'model_{kind}_p50_us']:>9.1f}"
+            f"{r[f'overhead_{kind}_p50_us']:>10.1f}{r[f'naive_{kind}_p50_us']:>10.1f}"
+            f"{r[f'speedup_{kind}_vs_naive']:>8.1f}x"
+        )
+    lines += [
+        "",
+        "overhead = p50 - floor p50 - model p50 (all p50, microseconds)",
+        f"throughput: {r['throughput_per_s']:.0f} decodes/s with 8 in flight for "
+        f"{r['throughput_seconds']:.1f} s ({r['throughput_received']} of {r['throughput_sent']} "
+        f"replies received, {r['throughput_errors']} errors)",
+        f"start to ready: {r['ready_s']:.2f} s (process start to first /pong)",
+        f"peak memory of the server: {r['peak_rss_mb']:.0f} MB",
+        f"load average during the run: {r['load_average']:.2f} (0 on an idle machine)",
+    ]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- command line
+
+
+def configure(parser: argparse.ArgumentParser, command_name: str) -> None:
+    parser.add_argument(
+        "--model", action="append", default=None, metavar="NAME_OR_PATH", help="default: default"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
+    parser.add_argument("--requests", type=int, default=None, help="round trips per request type")
+    parser.add_argument("--seconds", type=float, default=None, help="throughput run length")
+    parser.add_argument("--cpu", type=int, default=None, help="CPU to pin to (default: the last)")
+
+
+def run(args: argparse.Namespace) -> int:
+    quick = args.quick
+    config = BenchConfig(
+        models=args.model or ["default"],
+        requests=args.requests or (200 if quick else 2000),
+        naive_requests=min(args.requests or 500, 50 if quick else 500),
+        throughput_seconds=args.seconds or (1.0 if quick else 10.0),
+        cpu=args.cpu,
+    )
+    result = run_bench(config, log=lambda s: print(f"... {s}", file=sys.stderr, flush=True))
+    print(json.dumps(result, indent=1) if args.json else format_table(result))
+    return 0

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -254,3 +257,12 @@ def test_client_states_are_bounded(engine):
         ask(protocol, "/ping", client=client)
     # client 0 was forgotten: back to default settings
     assert pattern_of(ask(protocol, "/sample", client=0))[:, :9].sum() > 0
+
+
+def test_every_address_is_documented(protocol):
+    """docs/protocol.md is the contract: its request table lists exactly what the server serves."""
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "protocol.md").read_text()
+    section = doc.split("## Requests")[1].split("Details:")[0]
+    documented = re.findall(r"^\| `(/[a-z]+)` \|", section, flags=re.M)
+    assert sorted(documented) == sorted(protocol.addresses)
+    assert f"version {PROTOCOL_VERSION}" in doc.splitlines()[0]

@@ -1,0 +1,130 @@
+"""Checkpoints: a round trip gives identical outputs; anything else is refused with a clear message."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from pdbridge import checkpoint
+from pdbridge.errors import ModelError
+from pdbridge.models import registry
+from pdbridge.models.mlp_vae import MLPVAE, MLPVAEConfig
+from pdbridge.models.next_step import NextStep, NextStepConfig
+
+torch.set_num_threads(1)
+
+
+def tiny_vae() -> MLPVAE:
+    torch.manual_seed(0)
+    return MLPVAE(MLPVAEConfig(hidden=(32,), z_dim=8))
+
+
+@pytest.fixture
+def vae_path(tmp_path):
+    return checkpoint.save(tmp_path / "vae.pt", tiny_vae(), "mlp_vae", metrics={"val_hit_f1": 0.5})
+
+
+def test_round_trip_gives_identical_outputs(tmp_path):
+    x = torch.rand(3, 32, 27)
+    vae = tiny_vae().eval()
+    nxt = NextStep(NextStepConfig(hidden=(16,))).eval()
+    c1 = checkpoint.load(checkpoint.save(tmp_path / "a.pt", vae, "mlp_vae", run={"seed": 3}))
+    c2 = checkpoint.load(checkpoint.save(tmp_path / "b.pt", nxt, "next_step"))
+    with torch.inference_mode():
+        for a, b in zip(vae(x), c1.model(x), strict=True):
+            assert torch.equal(a, b)
+        for a, b in zip(nxt(x[:, :16]), c2.model(x[:, :16]), strict=True):
+            assert torch.equal(a, b)
+    assert (c1.name, c1.task, c1.kind, c1.z_dim, c1.steps) == ("a", "vae", "vae", 8, 32)
+    assert c1.config == vae.config and c1.run == {"seed": 3}
+    assert (c2.kind, c2.steps, c2.z_dim) == ("next_step", 16, 0)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ModelError, match="no such checkpoint file"):
+        checkpoint.load(tmp_path / "nope.pt")
+
+
+def test_not_a_checkpoint(tmp_path):
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"this is not a model\n" * 10)
+    with pytest.raises(ModelError, match="not a readable checkpoint"):
+        checkpoint.load(junk)
+    other = tmp_path / "other.pt"
+    torch.save({"weights": torch.zeros(3)}, other)
+    with pytest.raises(ModelError, match="not a pdbridge checkpoint"):
+        checkpoint.load(other)
+
+
+def test_truncated_file(vae_path):
+    data = vae_path.read_bytes()
+    vae_path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelError, match=r"vae\.pt: not a readable checkpoint \(truncated"):
+        checkpoint.load(vae_path)
+
+
+def test_code_in_the_file_is_refused(tmp_path):
+    path = tmp_path / "module.pt"
+    torch.save(tiny_vae(), path)  # a pickled module: loading it would run code
+    with pytest.raises(ModelError, match="refused"):
+        checkpoint.load(path)
+
+
+def edited(path, tmp_path, edit) -> str:
+    data = torch.load(path, weights_only=True)
+    edit(data)
+    out = tmp_path / "edited.pt"
+    torch.save(data, out)
+    return out
+
+
+def test_wrong_version(vae_path, tmp_path):
+    path = edited(vae_path, tmp_path, lambda d: d.update(format_version=99))
+    with pytest.raises(ModelError, match="format version 99 not supported"):
+        checkpoint.load(path)
+
+
+def test_unknown_model_and_config_field(vae_path, tmp_path):
+    path = edited(vae_path, tmp_path, lambda d: d.update(model="wavenet"))
+    with pytest.raises(ModelError, match="unknown model 'wavenet'"):
+        checkpoint.load(path)
+    path = edited(vae_path, tmp_path, lambda d: d["config"].update(zdim=3))
+    with pytest.raises(ModelError, match="unknown field.*zdim"):
+        checkpoint.load(path)
+
+
+def test_shape_mismatch(vae_path, tmp_path):
+    path = edited(vae_path, tmp_path, lambda d: d["config"].update(z_dim=16))
+    with pytest.raises(ModelError, match="weights do not fit the config.*size mismatch"):
+        checkpoint.load(path)
+
+
+def test_layout_mismatch(vae_path, tmp_path):
+    path = edited(vae_path, tmp_path, lambda d: d["layout"].update(voices=11))
+    with pytest.raises(ModelError, match="layout voices is 11, the model needs 9"):
+        checkpoint.load(path)
+
+
+def test_nan_weights_fail_the_test_forward_pass(vae_path, tmp_path):
+    path = edited(vae_path, tmp_path, lambda d: d["state_dict"]["to_mu.bias"].fill_(float("nan")))
+    with pytest.raises(ModelError, match="NaN"):
+        checkpoint.load(path)
+
+
+def test_shipped_names_and_aliases(tmp_path, monkeypatch):
+    monkeypatch.setenv("PDBRIDGE_MODELS", str(tmp_path))
+    checkpoint.save(tmp_path / "mine.pt", tiny_vae(), "mlp_vae")
+    (tmp_path / "index.json").write_text(json.dumps({"aliases": {"default": ["mine"]}}))
+    assert checkpoint.shipped() == ["mine"]
+    assert checkpoint.resolve("default") == [tmp_path / "mine.pt"]
+    assert checkpoint.load("default").name == "mine"
+    with pytest.raises(ModelError, match="no model named 'other'.*known: default, mine"):
+        checkpoint.load("other")
+
+
+def test_config_from_dict_turns_lists_into_tuples():
+    config = registry.config_from_dict("mlp_vae", {"hidden": [64, 32], "z_dim": 4})
+    assert config.hidden == (64, 32) and config.z_dim == 4
+    assert registry.config_to_dict(config)["hidden"] == [64, 32]

@@ -1,0 +1,92 @@
+"""Metrics on hand-made cases where the right answer is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pdbridge import metrics
+from pdbridge.pattern import HITS, OFFSETS, VELOCITIES
+
+
+def pattern(hits: dict[tuple[int, int], tuple[float, float]], steps: int = 32) -> np.ndarray:
+    """(steps, 27) from {(step, voice): (velocity, offset)}."""
+    a = np.zeros((steps, 27), np.float32)
+    for (s, v), (vel, off) in hits.items():
+        a[s, HITS.start + v] = 1
+        a[s, VELOCITIES.start + v] = vel
+        a[s, OFFSETS.start + v] = off
+    return a
+
+
+def test_hit_f1_counts_every_cell():
+    true = pattern({(0, 0): (1, 0), (4, 1): (1, 0), (8, 0): (1, 0)})
+    assert metrics.hit_f1(true, true) == 1.0
+    # 2 true positives, 1 false positive, 1 false negative: 2*2 / (2*2 + 1 + 1)
+    pred = pattern({(0, 0): (1, 0), (4, 1): (1, 0), (9, 2): (1, 0)})
+    assert metrics.hit_f1(pred, true) == pytest.approx(4 / 6)
+    assert metrics.hit_counts(pred, true) == (2, 1, 1)
+    assert metrics.hit_f1(np.zeros_like(true), true) == 0.0
+    assert metrics.hit_f1(np.zeros_like(true), np.zeros_like(true)) == 1.0
+
+
+def test_velocity_mae_is_in_midi_units_over_true_positives_only():
+    true = pattern({(0, 0): (0.5, 0), (4, 1): (0.8, 0)})
+    # errors 0.1 and 0.3 on the true positives; the false positive's velocity must not count
+    pred = pattern({(0, 0): (0.6, 0), (4, 1): (0.5, 0), (6, 3): (1.0, 0)})
+    assert metrics.velocity_mae(pred, true) == pytest.approx(0.2 * 127, rel=1e-5)
+    assert np.isnan(metrics.velocity_mae(np.zeros_like(true), true))
+
+
+def test_timing_mae_uses_each_windows_tempo():
+    true = np.stack([pattern({(0, 0): (1, 0.0)}), pattern({(0, 0): (1, 0.0)})])
+    pred = np.stack([pattern({(0, 0): (1, 0.25)}), pattern({(0, 0): (1, -0.5)})])
+    # a sixteenth is 125 ms at 120 bpm and 250 ms at 60 bpm: errors 31.25 ms and 125 ms
+    assert metrics.ms_per_step(120.0) == pytest.approx(125.0)
+    got = metrics.timing_mae_ms(pred, true, np.array([120.0, 60.0]))
+    assert got == pytest.approx((31.25 + 125.0) / 2)
+
+
+def test_syncopation_longuet_higgins_lee():
+    on_beats = pattern({(s, 0): (1, 0) for s in (0, 4, 8, 12, 16, 20, 24, 28)})
+    assert metrics.syncopation(on_beats[None])[0] == 0
+    # an onset on the last sixteenth before the half bar (weight -4), silence over the half bar
+    # (weight -1) and on to the end of the bar: one syncopation of 3
+    anticipation = pattern({(0, 0): (1, 0), (7, 1): (1, 0)})
+    assert metrics.syncopation(anticipation[None])[0] == 3
+    # every step played: no rest, no syncopation
+    full = pattern({(s, 2): (1, 0) for s in range(32)})
+    assert metrics.syncopation(full[None])[0] == 0
+
+
+def test_features_of_a_known_pattern():
+    a = pattern({(0, 0): (0.5, 0.1), (8, 0): (1.0, -0.3), (4, 1): (0.6, 0.2)})
+    f = metrics.pattern_features(a[None])
+    assert f["hits_kick"][0] == 2 and f["hits_snare"][0] == 1 and f["hits_ride"][0] == 0
+    assert f["density"][0] == 3
+    assert f["mean_velocity"][0] == pytest.approx(0.7)
+    assert f["mean_offset"][0] == pytest.approx(0.0, abs=1e-6)
+    assert metrics.pattern_features(np.zeros((1, 32, 27)))["mean_velocity"][0] == 0
+
+
+def test_overlap_area_on_known_distributions():
+    assert metrics.overlap_area(np.array([1, 2, 3]), np.array([3, 2, 1])) == pytest.approx(1.0)
+    assert metrics.overlap_area(np.array([0, 0]), np.array([5, 5])) == 0.0
+    # integer counts: {1, 2} vs {2, 3} share half their mass
+    assert metrics.overlap_area(np.array([1, 2]), np.array([2, 3])) == pytest.approx(0.5)
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(0, 1, 5000), rng.normal(0, 1, 5000)
+    assert metrics.overlap_area(a, b) > 0.9
+    assert metrics.overlap_area(a, b + 10) < 0.01
+
+
+def test_feature_overlap_of_a_set_with_itself_is_one_and_with_silence_is_low():
+    rng = np.random.default_rng(1)
+    hits = (rng.random((200, 32, 9)) < 0.15).astype(np.float32)
+    x = np.concatenate([hits, hits * 0.7, hits * 0.1], axis=-1)
+    mean, per = metrics.feature_overlap(x, x)
+    assert mean == pytest.approx(1.0) and set(per) >= {"density", "syncopation", "hits_kick"}
+    sparse = x.copy()
+    sparse[..., HITS] *= rng.random((200, 32, 9)) < 0.2
+    assert metrics.feature_overlap(sparse, x)[0] < 0.6
+    assert metrics.mean_hits(x) == pytest.approx(hits.sum() / 200)

@@ -231,3 +231,60 @@ def test_kit_levels_and_synth_switch(tmp_path):
     assert loud[1] < full[1] - 12  # a tenth of the level (20 dB less, some of it clipped)
     off = kit_loudness(tmp_path, ("kit synth 0",))
     assert max(off.values()) < 1
+
+
+GROOVE_TEST = """#N canvas 0 50 450 300 12;
+#X obj 10 10 r g;
+#X obj 10 40 pdbridge-groove;
+#X obj 10 200 list split 1;
+#X obj 10 230 t b a;
+#X obj 100 260 array set gout;
+#X msg 10 290 \\; gout write groove.txt;
+#X obj 200 200 array define gout 864;
+#X obj 200 40 qlist;
+#X obj 200 10 r q;
+#X obj 10 320 print out;
+#X connect 0 0 1 0;
+#X connect 1 0 2 0;
+#X connect 2 1 3 0;
+#X connect 3 1 4 0;
+#X connect 3 0 5 0;
+#X connect 3 0 9 0;
+#X connect 8 0 7 0;
+"""
+
+
+def test_groove_quantizes_taps_and_keeps_offsets(tmp_path):
+    """bpm 300 = 50 ms steps. Taps land on the nearest step with their offset; loudest wins."""
+    script = [
+        (0, "g bpm 300"),
+        (0, "g record"),
+        (0, "g tap 0 1"),  # step 0, on time
+        (210, "g tap 1 0.9"),  # 4.2 steps: step 4, 0.2 late
+        (160, "g tap 2 0.5"),  # 7.4: step 7, 0.4 late
+        (10, "g tap 2 0.6"),  # 7.6: step 8, 0.4 early
+        (1180, "g tap 3 0.6"),  # 31.2: step 31, 0.2 late
+        (30, "g tap 0 0.5"),  # 31.8: step 0 of the loop, early; softer than the first: dropped
+        (100, "g cell 10 5 0.7"),  # after the 2 bars: drawn on the grid
+        (0, "g cell 4 1 0"),  # and the snare erased
+        (0, "g bang"),
+        (50, "pd quit"),
+    ]
+    sends = [f"q add {dt} {msg}" for dt, msg in script] + ["q bang"]
+    patch = tmp_path / "groove.pd"
+    patch.write_text(GROOVE_TEST)
+    err = run_batch(patch, tuple(sends), quit=False)
+    assert error_lines(err) == [], err
+    assert err.count("out: bang") == 2, err  # once when recording ended, once on bang
+    values = np.array([float(x) for x in (tmp_path / "groove.txt").read_text().split()])
+    g = values.reshape(32, 27)
+    want = np.zeros((32, 27), dtype=np.float32)
+    for step, voice, vel, off in [
+        (0, 0, 1, 0),
+        (7, 2, 0.5, 0.4),
+        (8, 2, 0.6, -0.4),
+        (31, 3, 0.6, 0.2),
+        (10, 5, 0.7, 0),
+    ]:
+        want[step, voice], want[step, 9 + voice], want[step, 18 + voice] = 1, vel, off
+    np.testing.assert_allclose(g, want, atol=1e-4)

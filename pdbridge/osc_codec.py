@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import struct
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -44,10 +45,16 @@ def _osc_string(s: str) -> bytes:
     return b + b"\0" * (4 - len(b) % 4)
 
 
+@lru_cache(maxsize=256)
+def _head(address: str, tags: str) -> bytes:
+    """Address and type tag string: replies repeat a few shapes, so build each once."""
+    return _osc_string(address) + _osc_string(tags)
+
+
 def encode(address: str, *args: object) -> bytes:
     """One OSC message as bytes. Float arrays are written in one go, never element by element."""
     tags = [","]
-    parts = [b""]  # placeholder for the type tag string
+    parts = []
     for arg in args:
         if isinstance(arg, str):
             tags.append("s")
@@ -66,8 +73,7 @@ def encode(address: str, *args: object) -> bytes:
                 raise TypeError(f"encode: float arrays must be 1-D, got shape {block.shape}")
             tags.append("f" * block.size)
             parts.append(block.tobytes())
-    parts[0] = _osc_string("".join(tags))
-    return _osc_string(address) + b"".join(parts)
+    return _head(address, "".join(tags)) + b"".join(parts)
 
 
 # ---------------------------------------------------------------------------- decoding

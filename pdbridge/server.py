@@ -15,6 +15,7 @@ queue is bounded; a request that does not fit gets `/error ... server busy` at o
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import queue
 import signal
@@ -268,6 +269,7 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     started = time.monotonic()
     protocol = build_protocol(config)
+    gc.freeze()  # the loaded models never die: keep the collector from walking them mid-beat
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with Server(protocol, config) as server:

@@ -227,7 +227,7 @@ HARNESS = """#N canvas 0 50 700 500 12;
 #X obj 300 60 t a b;
 #X obj 300 160 timer;
 #X obj 20 300 pdbridge-player;
-#X obj 20 400 t a b;
+#X obj 20 400 t a b b;
 #X obj 20 430 list prepend;
 #X obj 20 460 print ev;
 #X obj 160 400 t f b;
@@ -251,6 +251,8 @@ HARNESS = """#N canvas 0 50 700 500 12;
 #X obj 200 160 metro 10;
 #X msg 200 190 rt 248;
 #X obj 200 130 t f f;
+#X obj 100 370 realtime;
+#X obj 20 370 list append;
 #X connect 0 0 1 0;
 #X connect 1 0 2 0;
 #X connect 1 1 4 0;
@@ -264,7 +266,11 @@ HARNESS = """#N canvas 0 50 700 500 12;
 #X connect 4 1 5 0;
 #X connect 6 0 7 0;
 #X connect 6 1 10 0;
-#X connect 7 0 8 0;
+#X connect 7 0 32 0;
+#X connect 32 0 8 0;
+#X connect 7 2 31 1;
+#X connect 31 0 32 1;
+#X connect 4 1 31 0;
 #X connect 7 1 5 1;
 #X connect 5 0 8 1;
 #X connect 5 0 11 1;
@@ -299,8 +305,9 @@ def write_harness(directory: Path, server_port: int, ctl_port: int) -> Path:
     `pattern <steps> <floats>` (straight to the player) / `after <ms>` (quit then) / `at <ms> <message>` (one message later) /
     `clock <ms>` (MIDI clock bytes `rt 248` to the player every ms).
 
-    It prints `connected <0|1>`, `got-pattern <steps>`, `ev <ms> <voice> <velocity>` for each
-    event and `step <ms> <step>` at each grid line, times from the last `player play` ([timer]).
+    It prints `connected <0|1>`, `got-pattern <steps>` (and writes the pattern to pattern.txt),
+    `ev <ms> <voice> <velocity> <real ms>` for each event and `step <ms> <step>` at each grid
+    line: logical time ([timer]) and real time ([realtime]) since the last `player ...` message.
     """
     path = directory / "harness.pd"
     path.write_text(HARNESS.format(ctl_port=ctl_port, server_port=server_port))
@@ -309,17 +316,20 @@ def write_harness(directory: Path, server_port: int, ctl_port: int) -> Path:
 
 @dataclass
 class Event:
-    ms: float
+    ms: float  # logical time
     voice: int
     velocity: float
+    real_ms: float  # wall clock inside Pd
+    seen: float  # when Python read the line (time.monotonic)
 
 
 def events(lines: list[Line]) -> list[Event]:
     out = []
     for line in lines:
-        m = re.match(r"ev: ([-\d.e+]+) ([\d.]+) ([-\d.e+]+)$", line.text)
+        m = re.match(r"ev: (\S+) (\S+) (\S+) (\S+)$", line.text)
         if m:
-            out.append(Event(float(m.group(1)), int(float(m.group(2))), float(m.group(3))))
+            ms, voice, vel, real = (float(x) for x in m.groups())
+            out.append(Event(ms, int(voice), vel, real, line.t))
     return out
 
 

@@ -1,0 +1,126 @@
+"""End to end with real Pd and the real server (`pdbridge serve` on a free port).
+
+The harness patch (tests/pd_harness.py) holds [pdbridge-client] and [pdbridge-player]; the test
+drives it over FUDI and reads what it prints. The server loads the shipped default model when
+models/mlp_vae.pt exists, else tiny random-weight checkpoints (same server, same protocol).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from pd_harness import REPO, LivePd, Server, events, free_udp_port, read_pattern, write_harness
+
+pytestmark = [pytest.mark.pd, pytest.mark.slow]
+
+BPM = 300.0  # a fast tempo: 50 ms steps, a 2-bar loop in 1.6 s
+STEP_MS = 15000.0 / BPM
+
+
+@pytest.fixture(scope="module")
+def server_args(tmp_path_factory) -> tuple[str, ...]:
+    if (REPO / "models" / "mlp_vae.pt").exists():
+        return ()
+    from tiny_models import make_tiny_models
+
+    paths = make_tiny_models(tmp_path_factory.mktemp("models"))
+    return tuple(arg for p in paths for arg in ("--model", str(p)))
+
+
+@pytest.fixture
+def server(server_args):
+    with Server(args=server_args) as s:
+        yield s
+
+
+def start_harness(tmp_path, server_port):
+    ctl = free_udp_port()
+    patch = write_harness(tmp_path, server_port=server_port, ctl_port=ctl)
+    return LivePd(patch), ctl
+
+
+def fetch(pd: LivePd, ctl: int, request: str, tmp_path, timeout: float = 5.0) -> np.ndarray:
+    t0 = time.monotonic()
+    pd.send(ctl, f"client {request}")
+    line = pd.wait_for(r"got-pattern: \d+", timeout, after=t0)
+    steps = int(line.text.split()[-1])
+    return read_pattern(tmp_path, steps)
+
+
+def expected_events(p: np.ndarray, loops: int):
+    steps = len(p)
+    out = []
+    for loop in range(loops):
+        for s in range(steps):
+            for v in range(9):
+                if p[s, v] >= 0.5:
+                    out.append(((1 + loop * steps + s + p[s, 18 + v]) * STEP_MS, v, p[s, 9 + v]))
+    return sorted(out)
+
+
+def test_a_served_pattern_plays_every_hit_once_per_loop_on_time(tmp_path, server):
+    pd, ctl = start_harness(tmp_path, server.port)
+    with pd:
+        pd.wait_for(r"connected: 1", 10)
+        pd.send(ctl, f"player bpm {BPM}")
+        p = fetch(pd, ctl, "sample 1 7", tmp_path)
+        assert p[:, :9].sum() > 0, "the server sent an empty pattern"
+        t0 = time.monotonic()
+        pd.send(ctl, "player play")
+        loops_ms = (1 + 2 * len(p)) * STEP_MS
+        time.sleep(loops_ms / 1000 + 0.3)
+        pd.send(ctl, "player stop")
+        time.sleep(0.1)
+        got = [e for e in events(pd.since(t0)) if e.ms < loops_ms - 0.5 * STEP_MS]
+    want = [w for w in expected_events(p, 3) if w[0] < loops_ms - 0.5 * STEP_MS]
+    got.sort(key=lambda e: (round(e.ms, 3), e.voice))
+    assert len(got) == len(want)
+    assert [e.ms for e in got] == sorted(e.ms for e in got)
+    late = []
+    for e, (t, v, vel) in zip(got, want, strict=True):
+        assert e.voice == v
+        assert e.velocity == pytest.approx(vel, abs=1e-4)
+        assert abs(e.ms - t) <= 2.0, (e, t)
+        late.append(abs(e.real_ms - t))
+    # wall clock inside Pd: reported, loosely bounded (a busy CI machine is not a concert)
+    print(f"real-time error: median {np.median(late):.2f} ms, max {max(late):.2f} ms")
+    assert np.median(late) < 5.0
+
+
+def test_sweep_between_stored_patterns_gives_new_patterns(tmp_path, server):
+    pd, ctl = start_harness(tmp_path, server.port)
+    with pd:
+        pd.wait_for(r"connected: 1", 10)
+        pd.send(ctl, "client temperature 0")
+        a = fetch(pd, ctl, "sample 1 1", tmp_path)
+        pd.send(ctl, "client store a")
+        b = fetch(pd, ctl, "sample 1 2", tmp_path)
+        pd.send(ctl, "client store b")
+        pd.wait_for(r"reply: ok store b", 5)
+        sweep = [fetch(pd, ctl, f"interpolate {x}", tmp_path) for x in (0.0, 0.5, 1.0)]
+        assert "error" not in pd.text()
+    assert not np.array_equal(a, b)
+    # the ends decode the stored patterns' latents; the middle is somewhere else
+    assert not np.array_equal(sweep[0], sweep[2])
+    assert all(s.shape == (32, 27) for s in sweep)
+
+
+def test_player_keeps_looping_without_server_and_client_recovers(tmp_path, server):
+    pd, ctl = start_harness(tmp_path, server.port)
+    with pd:
+        pd.wait_for(r"connected: 1", 10)
+        pd.send(ctl, f"player bpm {BPM}")
+        fetch(pd, ctl, "sample 1 3", tmp_path)
+        pd.send(ctl, "player play")
+        time.sleep(0.5)
+        server.stop()
+        gone = pd.wait_for(r"connected: 0", 5, after=time.monotonic())
+        time.sleep(1.0)
+        after = [e for e in events(pd.since(gone.t))]
+        assert len(after) > 5, "the player stopped with the server"
+        server.start()
+        back = pd.wait_for(r"connected: 1", 10, after=gone.t)
+        fetch(pd, ctl, "sample 1 4", tmp_path)
+        assert events(pd.since(back.t)), "the player stopped"

@@ -27,9 +27,16 @@ def known_styles(ckpt: Checkpoint) -> list[tuple[str, int]]:
     )
 
 
-def style_samples(engine: Engine, style: str | None, n: int, seed: int = 0) -> np.ndarray:
+def style_samples(
+    engine: Engine, style: str | None, n: int, seed: int = 0, temperature: float = 1.0
+) -> np.ndarray:
     """`n` patterns sampled in `style` (None: from the prior) through the engine, (n, 32, 27)."""
-    return np.stack([engine.sample(Controls(style=style, seed=seed + i)) for i in range(n)])
+    return np.stack(
+        [
+            engine.sample(Controls(temperature=temperature, style=style, seed=seed + i))
+            for i in range(n)
+        ]
+    )
 
 
 @dataclass

@@ -1,0 +1,68 @@
+"""Listing a model's styles and checking that sampling in a style resembles that style."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from pdbridge import checkpoint, styles
+from pdbridge.engine import Controls, Engine
+from pdbridge.models import registry
+
+torch.set_num_threads(1)
+Z = 8
+
+
+def styled_checkpoint(tmp_path, stats: dict) -> checkpoint.Checkpoint:
+    torch.manual_seed(0)
+    config = registry.config_from_dict("conv_vae", {"channels": 8, "z_dim": Z})
+    model = registry.build("conv_vae", config)
+    # a strong output bias spread: different latents give clearly different densities
+    with torch.no_grad():
+        model.from_z.weight.mul_(4.0)
+    path = checkpoint.save(tmp_path / "styled.pt", model, "conv_vae", extras={"styles": stats})
+    return checkpoint.load(path)
+
+
+def stats(mu: float, std: float, windows: int) -> dict:
+    return {"mu": [mu] * Z, "std": [std] * Z, "windows": windows}
+
+
+def test_known_styles_largest_first(tmp_path):
+    ckpt = styled_checkpoint(
+        tmp_path, {"jazz": stats(0, 1, 30), "rock": stats(0, 1, 500), "funk": stats(0, 1, 90)}
+    )
+    assert styles.known_styles(ckpt) == [("rock", 500), ("funk", 90), ("jazz", 30)]
+    assert [m.styles for m in Engine([ckpt]).models()] == [["funk", "jazz", "rock"]]
+
+
+def test_style_samples_follow_the_style_statistics(tmp_path):
+    ckpt = styled_checkpoint(tmp_path, {"a": stats(2.0, 0.0, 100), "b": stats(-2.0, 0.3, 100)})
+    engine = Engine([ckpt])
+    a = styles.style_samples(engine, "a", 5, temperature=0)
+    # std 0: every sample in style "a" is the decoded style mean
+    expected = engine.decode(np.full(Z, 2.0, np.float32), Controls(temperature=0))
+    assert a.shape == (5, 32, 27) and all(np.array_equal(p, expected) for p in a)
+    b = styles.style_samples(engine, "b", 5, temperature=0)
+    assert len({p.tobytes() for p in b}) == 5  # std > 0: five different latents
+
+
+def test_check_styles_finds_each_style_closest_to_its_own_windows(tmp_path):
+    ckpt = styled_checkpoint(
+        tmp_path,
+        {"a": stats(3.0, 0.2, 300), "b": stats(-3.0, 0.2, 200), "rare": stats(0.0, 1.0, 10)},
+    )
+    engine = Engine([ckpt])
+    # "real" windows of each style: other samples of that style, so each style must win
+    x = np.concatenate(
+        [styles.style_samples(engine, s, 120, seed=1000) for s in ("a", "b", "rare")]
+    )
+    labels = np.array(["a"] * 120 + ["b"] * 120 + ["rare"] * 120)
+    checks = styles.check_styles(ckpt, x, labels, n=120, min_windows=50)
+    assert [c.style for c in checks] == ["a", "b", "rare"]
+    by = {c.style: c for c in checks}
+    assert by["a"].nearest_other in ("b", "rare") and by["a"].closer and by["b"].closer
+    assert by["a"].own > by["a"].nearest_other_overlap
+    # too few windows in x: the style is not checked
+    checks = styles.check_styles(ckpt, x[:240], labels[:240], n=60, min_windows=50)
+    assert [c.style for c in checks] == ["a", "b"]

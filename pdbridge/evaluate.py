@@ -31,6 +31,7 @@ from pdbridge.engine import Controls, Engine, draw_hits
 from pdbridge.errors import BadInputError
 from pdbridge.models.registry import task_input
 from pdbridge.pattern import NUM_VOICES, clean_array
+from pdbridge.task_metrics import TASK_SCORES
 
 SAMPLES = 1000
 SAMPLE_SEED = 0
@@ -38,7 +39,13 @@ LATENCY_CALLS = 300
 BATCH = 512
 
 
-def evaluate(ckpt: Checkpoint, x: np.ndarray, bpm: np.ndarray, latency: bool = True) -> dict:
+def evaluate(
+    ckpt: Checkpoint,
+    x: np.ndarray,
+    bpm: np.ndarray,
+    latency: bool = True,
+    train_x: np.ndarray | None = None,
+) -> dict:
     """All metrics for one loaded model on windows `x` (N, 32, 27) with tempos `bpm` (N,)."""
     if len(x) == 0:
         raise BadInputError("no windows to evaluate")
@@ -52,6 +59,8 @@ def evaluate(ckpt: Checkpoint, x: np.ndarray, bpm: np.ndarray, latency: bool = T
     ckpt.model.eval()
     if ckpt.kind == "vae":
         result["reconstruction"] = reconstruction(ckpt, x, bpm)
+        if ckpt.task in TASK_SCORES and train_x is not None:  # baselines need the train split
+            result[ckpt.task] = TASK_SCORES[ckpt.task](ckpt, x, bpm, train_x)
         if ckpt.task == "vae":
             samples = sample_batch(ckpt, SAMPLES, SAMPLE_SEED)
             overlap, per_feature = metrics.feature_overlap(samples, x)
@@ -191,7 +200,8 @@ def run(args: argparse.Namespace) -> int:
     if len(split) == 0:
         have = ", ".join(sorted(windows.counts("split"))) or "none"
         raise BadInputError(f"{args.data}: no 4/4 windows in split {args.split!r}; splits: {have}")
-    result = _clean(evaluate(ckpt, split.x, split.bpm, latency=not args.no_latency))
+    train_x = windows.where(split="train").x
+    result = _clean(evaluate(ckpt, split.x, split.bpm, not args.no_latency, train_x))
     result["split"] = args.split
     if args.json:
         json.dump(result, sys.stdout)
@@ -222,6 +232,13 @@ def format_table(result: dict) -> str:
         lines.append("next step (threshold 0.5)")
         row("hit F1", r["hit_f1"])
         row("baseline (copy 1 bar back)", r.get("baseline_hit_f1"))
+    for task in TASK_SCORES:
+        if task in result:
+            lines.append(f"{task} (through the engine) vs baseline")
+            for key, value in result[task].items():
+                if not key.startswith("baseline_"):
+                    row(key, value)
+                    row(f"  baseline {key}", result[task].get(f"baseline_{key}"))
     if "sampling" in result:
         r = result["sampling"]
         lines.append(f"sampling ({r['samples']} samples, temperature 1)")

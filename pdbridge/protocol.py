@@ -24,7 +24,7 @@ import numpy as np
 from pdbridge import __version__
 from pdbridge.errors import BadInputError, PdbridgeError
 from pdbridge.osc_codec import Message, encode
-from pdbridge.pattern import FEATURES, NUM_VOICES, VOICES, clean_array
+from pdbridge.pattern import FEATURES, NUM_VOICES, VOICES
 
 log = logging.getLogger(__name__)
 
@@ -162,8 +162,8 @@ class Protocol:
             raise RequestError(f"expects {usage}; got {len(message)} arguments")
 
     def _pattern_arg(self, message: Message, steps: int, start: int = 0) -> np.ndarray:
-        values = self._numbers(message, start, start + FEATURES * steps)
-        return clean_array(values.reshape(steps, FEATURES))
+        """A `(steps, 27)` pattern; the engine cleans it (binary hits, ranges), in one place."""
+        return self._numbers(message, start, start + FEATURES * steps).reshape(steps, FEATURES)
 
     def _seed_value(self, value: float) -> int | None:
         if value == -1:

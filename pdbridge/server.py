@@ -218,14 +218,25 @@ def configure(parser: argparse.ArgumentParser, command_name: str) -> None:
         action="append",
         default=None,
         metavar="NAME_OR_PATH",
-        help="model to load (repeat for several; the first is the default). Default: default",
-    )
-    parser.add_argument("--workers", type=int, default=c.workers, help="inference threads")
-    parser.add_argument(
-        "--torch-threads", type=int, default=c.torch_threads, help="CPU threads per inference"
+        help="a shipped name, an alias or a .pt file; repeat for several, e.g. --model default "
+        "--model runs/mine.pt to add yours to the shipped set. The first VAE answers unless a "
+        "client chooses another with /model. Default: default (the shipped set)",
     )
     parser.add_argument(
-        "--queue-size", type=int, default=c.queue_size, help="waiting requests per client"
+        "--workers", type=int, default=c.workers, help=f"inference threads (default {c.workers})"
+    )
+    parser.add_argument(
+        "--torch-threads",
+        type=int,
+        default=c.torch_threads,
+        help=f"CPU threads torch may use per inference (default {c.torch_threads}, leaving "
+        "the other cores to Pd)",
+    )
+    parser.add_argument(
+        "--queue-size",
+        type=int,
+        default=c.queue_size,
+        help=f"requests that may wait per client before 'server busy' (default {c.queue_size})",
     )
 
 

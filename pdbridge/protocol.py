@@ -207,6 +207,7 @@ class Protocol:
     # -- the four verbs
 
     def _ping(self, state: ClientState, message: Message) -> bytes:
+        self._count(message, (0,), "no arguments")
         return encode("/pong", PROTOCOL_VERSION, __version__)
 
     def _sample(self, state: ClientState, message: Message) -> bytes:

@@ -192,6 +192,7 @@ def test_task_requests_without_their_model(vae_only):
 BAD_REQUESTS = [
     # (address, args, words expected in the message)
     ("/nope", [], "unknown address"),
+    ("/ping", [1.0], "no arguments"),
     ("/sample", [1.0, 2.0, 3.0], "got 3 arguments"),
     ("/sample", ["hot"], "should be a number"),
     ("/sample", [float("nan")], "NaN"),

@@ -87,10 +87,13 @@ class LivePd:
 
     patch: Path
     sends: tuple[str, ...] = ()
+    also_open: tuple[Path, ...] = ()
     lines: list[Line] = field(default_factory=list)
 
     def __enter__(self) -> LivePd:
         cmd = [need_pd(), *PD_FLAGS, "-path", str(PATCHES), "-open", str(self.patch)]
+        for extra in self.also_open:
+            cmd += ["-open", str(extra)]
         for s in self.sends:
             cmd += ["-send", s]
         self.proc = subprocess.Popen(
@@ -339,3 +342,52 @@ def read_pattern(directory: Path, steps: int):
 
     values = [float(x) for x in (directory / "pattern.txt").read_text().split()]
     return np.array(values[: 27 * steps], dtype=np.float32).reshape(steps, 27)
+
+
+# The performance patch's probe: forwards FUDI `fwd <receiver> <message>` to any receiver
+# (pdbridge-client, pdbridge-player, pdbridge-sweep ...) and logs what pdbridge.pd shares.
+PROBE = """#N canvas 0 50 600 400 12;
+#X obj 20 20 netreceive -u {ctl_port};
+#X obj 20 50 route fwd;
+#X obj 20 80 list split 1;
+#X obj 20 140 t b s;
+#X obj 120 170 list;
+#X obj 120 200 send;
+#X obj 300 20 r pdbridge-pattern;
+#X obj 300 50 t a a;
+#X obj 300 80 list split 1;
+#X obj 300 110 print perf-pattern;
+#X obj 420 80 list split 1;
+#X obj 420 110 t b a;
+#X obj 440 140 array set ppat;
+#X msg 420 170 \\; ppat write pattern.txt;
+#X obj 420 200 array define ppat 3456;
+#X obj 300 250 r pdbridge-events;
+#X obj 300 280 print perf-ev;
+#X obj 20 110 symbol;
+#X connect 0 0 1 0;
+#X connect 1 0 2 0;
+#X connect 2 1 4 1;
+#X connect 2 0 17 0;
+#X connect 17 0 3 0;
+#X connect 3 1 5 1;
+#X connect 3 0 4 0;
+#X connect 4 0 5 0;
+#X connect 6 0 7 0;
+#X connect 7 1 8 0;
+#X connect 8 0 9 0;
+#X connect 7 0 10 0;
+#X connect 10 1 11 0;
+#X connect 11 1 12 0;
+#X connect 11 0 13 0;
+#X connect 15 0 16 0;
+"""
+
+
+def write_probe(directory: Path, ctl_port: int) -> Path:
+    """A patch to open beside patches/pdbridge.pd: `fwd <receiver> <message...>` over FUDI on
+    ctl_port; prints `perf-pattern <steps>` (and writes pattern.txt) for each pattern the
+    performance patch receives and `perf-ev <voice> <velocity>` for each event it plays."""
+    path = directory / "probe.pd"
+    path.write_text(PROBE.format(ctl_port=ctl_port))
+    return path

@@ -7,11 +7,22 @@ models/mlp_vae.pt exists, else tiny random-weight checkpoints (same server, same
 
 from __future__ import annotations
 
+import re
 import time
 
 import numpy as np
 import pytest
-from pd_harness import REPO, LivePd, Server, events, free_udp_port, read_pattern, write_harness
+from pd_harness import (
+    PATCHES,
+    REPO,
+    LivePd,
+    Server,
+    events,
+    free_udp_port,
+    read_pattern,
+    write_harness,
+    write_probe,
+)
 
 pytestmark = [pytest.mark.pd, pytest.mark.slow]
 
@@ -124,3 +135,52 @@ def test_player_keeps_looping_without_server_and_client_recovers(tmp_path, serve
         back = pd.wait_for(r"connected: 1", 10, after=gone.t)
         fetch(pd, ctl, "sample 1 4", tmp_path)
         assert events(pd.since(back.t)), "the player stopped"
+
+
+def test_performance_patch_sweep_slider_morphs_the_playing_beat(tmp_path, server):
+    """patches/pdbridge.pd as a musician uses it: sample, store A and B, move the sweep slider."""
+    ctl = free_udp_port()
+    probe = write_probe(tmp_path, ctl)
+    perf = PATCHES / "pdbridge.pd"
+    connect = f"pdbridge-client connect 127.0.0.1 {server.port}"
+    with LivePd(perf, sends=(connect,), also_open=(probe,)) as pd:
+        pd.wait_for(r"pdbridge-connected: 1", 10)
+
+        def perf_pattern(fwd: str) -> np.ndarray:
+            t0 = time.monotonic()
+            pd.send(ctl, f"fwd {fwd}")
+            pd.wait_for(r"perf-pattern: 32", 5, after=t0)
+            return read_pattern(tmp_path, 32)
+
+        pd.send(ctl, "fwd pdbridge-player bpm 300")
+        pd.send(ctl, "fwd pdbridge-client temperature 0")
+        a = perf_pattern("pdbridge-client sample 1 11")
+        pd.send(ctl, "fwd pdbridge-client store a")
+        b = perf_pattern("pdbridge-client sample 1 12")
+        pd.send(ctl, "fwd pdbridge-client store b")
+        pd.send(ctl, "fwd pdbridge-player play")
+        sweep = [perf_pattern(f"pdbridge-sweep {x}") for x in (0.0, 0.5, 1.0)]
+        time.sleep(0.5)
+        played = [line for line in pd.lines if line.text.startswith("perf-ev:")]
+        errors = [line.text for line in pd.lines if "error" in line.text]
+    assert not errors, errors
+    assert not np.array_equal(a, b)
+    assert not np.array_equal(sweep[0], sweep[2])
+    assert played, "the performance patch played nothing"
+
+
+def test_latency_probe_reports_p50_and_p99(server):
+    probe = PATCHES / "pdbridge-latency.pd"
+    sends = (
+        "pdbridge-latency quit 1",
+        f"pdbridge-latency connect 127.0.0.1 {server.port}",
+        "pdbridge-latency run",
+    )
+    with LivePd(probe, sends=sends) as pd:
+        line = pd.wait_for(r"latency: .* p50 \S+ ms p99 \S+ ms", 30)
+        pd.proc.wait(timeout=5)  # quit 1: Pd quits when done
+    m = re.search(r"over (\d+) requests: p50 (\S+) ms p99 (\S+) ms", line.text)
+    n, p50, p99 = int(m.group(1)), float(m.group(2)), float(m.group(3))
+    print(line.text)
+    assert n == 100
+    assert 0 < p50 <= p99

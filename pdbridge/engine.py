@@ -17,7 +17,8 @@ A task model is just another checkpoint; its `task` field says which job it does
 
 Hits are drawn as Bernoulli(sigmoid((logit - logit(threshold)) / temperature)); at temperature 0
 a hit is `sigmoid(logit) > threshold`. Styles come from per-style latent statistics stored in a
-checkpoint's extras (`{"styles": {name: {"mu": [...], "std": [...]}}}`).
+checkpoint's extras (`{"styles": {name: {"mu": [...], "std": [...], "components": ...}}}`, see
+`pdbridge.styles`).
 """
 
 from __future__ import annotations
@@ -142,7 +143,7 @@ class Engine:
         if controls.style is None:
             z = eps
         else:
-            stats = self._style(ckpt, controls.style)
+            stats = self._style(ckpt, controls.style, rng)
             z = stats["mu"] + stats["std"] * eps
         return self._decode(ckpt, z, controls, rng)
 
@@ -217,12 +218,21 @@ class Engine:
 
     # -- helpers
 
-    def _style(self, ckpt: Checkpoint, style: str) -> dict[str, np.ndarray]:
+    def _style(
+        self, ckpt: Checkpoint, style: str, rng: np.random.Generator
+    ) -> dict[str, np.ndarray]:
+        """The Gaussian to sample `style` from: one of its mixture components, picked by weight,
+        when the checkpoint has them (see `pdbridge.styles`), else the style's one Gaussian."""
         styles = ckpt.extras.get("styles", {})
         if style not in styles:
             have = ", ".join(sorted(styles)) or "none"
             raise BadInputError(f"model {ckpt.name!r} has no style {style!r}; styles: {have}")
         s = styles[style]
+        mix = s.get("components")
+        if mix:
+            weight = np.asarray(mix["weight"], np.float64)
+            k = int(rng.choice(len(weight), p=weight / weight.sum()))
+            s = {"mu": mix["mu"][k], "std": mix["std"][k]}
         return {k: np.asarray(s[k], np.float32) for k in ("mu", "std")}
 
     def _run_vae(self, ckpt: Checkpoint, x: np.ndarray) -> tuple[np.ndarray, ...]:

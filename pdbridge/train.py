@@ -32,11 +32,11 @@ from pdbridge import checkpoint, metrics
 from pdbridge.errors import BadInputError, ModelError
 from pdbridge.models import registry
 from pdbridge.progress import progress
+from pdbridge.styles import style_statistics
 
 log = logging.getLogger(__name__)
 
 VALIDATION_SPLIT = "validation"
-MIN_STYLE_WINDOWS = 20  # styles with fewer training windows get no latent statistics
 
 
 @dataclass
@@ -219,7 +219,7 @@ def train(
 
     best = checkpoint.load(best_path)
     if spec.kind == "vae" and train_styles is not None:
-        extras = {"styles": style_stats(best.model, train_ex.x_in, np.asarray(train_styles))}
+        extras = {"styles": style_statistics(best.model, train_ex.x_in, np.asarray(train_styles))}
         best_metrics = best.metrics
         checkpoint.save(
             best_path,
@@ -273,28 +273,6 @@ def validate(
             tp, fp, fn = tp + counts[0], fp + counts[1], fn + counts[2]
     out = {k: v / len(examples) for k, v in sums.items()}
     out["hit_f1"] = metrics.f1_from_counts(tp, fp, fn)
-    return out
-
-
-@torch.no_grad()
-def style_stats(
-    model: torch.nn.Module, x_in: torch.Tensor, styles: np.ndarray
-) -> dict[str, dict[str, Any]]:
-    """Per style: mean and standard deviation of the latent means of its training windows.
-    The engine samples a style as mu + std * eps."""
-    model.eval()
-    mus = torch.cat([model.encode(x_in[i : i + 1024])[0] for i in range(0, len(x_in), 1024)])
-    out = {}
-    for style in sorted(set(styles.tolist())):
-        mask = torch.from_numpy(styles == style)
-        if int(mask.sum()) < MIN_STYLE_WINDOWS:
-            continue
-        z = mus[mask]
-        out[style] = {
-            "mu": z.mean(0).tolist(),
-            "std": z.std(0).tolist(),
-            "windows": int(mask.sum()),
-        }
     return out
 
 

@@ -66,3 +66,33 @@ def test_check_styles_finds_each_style_closest_to_its_own_windows(tmp_path):
     # too few windows in x: the style is not checked
     checks = styles.check_styles(ckpt, x[:240], labels[:240], n=60, min_windows=50)
     assert [c.style for c in checks] == ["a", "b"]
+
+
+def test_style_statistics_mixture_covers_each_style(tmp_path):
+    ckpt = styled_checkpoint(tmp_path, {})
+    rng = np.random.default_rng(0)
+    # two styles of synthetic windows; "tiny" has too few windows to get statistics
+    x = (rng.random((260, 32, 27)) < 0.15).astype(np.float32)
+    labels = np.array(["a"] * 200 + ["b"] * 50 + ["tiny"] * 10)
+    stats = styles.style_statistics(ckpt.model, x, labels, components=4)
+    assert sorted(stats) == ["a", "b"]
+    mix = stats["a"]["components"]
+    assert len(mix["mu"]) == 4 and np.isclose(sum(mix["weight"]), 1.0)
+    assert len(stats["b"]["components"]["mu"]) == 4  # 50 windows: at most 5 components
+    z = styles.latent_means(ckpt.model, x[:200])
+    assert np.allclose(stats["a"]["mu"], z.mean(0), atol=1e-5)
+    # the mixture's weighted mean is the style's mean
+    weighted = np.average(np.asarray(mix["mu"]), axis=0, weights=mix["weight"])
+    assert np.allclose(weighted, stats["a"]["mu"], atol=1e-5)
+
+
+def test_engine_samples_a_style_from_its_mixture_components(tmp_path):
+    far = {"weight": [0.5, 0.5], "mu": [[4.0] * Z, [-4.0] * Z], "std": [[0.0] * Z, [0.0] * Z]}
+    ckpt = styled_checkpoint(tmp_path, {"m": stats(0.0, 1.0, 100) | {"components": far}})
+    engine = Engine([ckpt])
+    decoded = {
+        engine.decode(np.full(Z, v, np.float32), Controls(temperature=0)).tobytes()
+        for v in (4.0, -4.0)
+    }
+    samples = {p.tobytes() for p in styles.style_samples(engine, "m", 40, temperature=0)}
+    assert samples == decoded  # every sample is one of the two components, and both occur

@@ -45,6 +45,7 @@ class GrooVAEConfig:
     beta: float = 0.2  # KL weight (Magenta max_beta 0.2, no warm-up)
     free_bits: float = 48.0  # per example, over all latent dimensions (Magenta: 48)
     kl_warmup_steps: int = 0  # Magenta has none; kept for runs that want one
+    hit_weight: float = 1.0  # 0 for humanize: its hits are the input's, only the rest is learnt
     velocity_weight: float = 1.0
     offset_weight: float = 1.0
 
@@ -54,14 +55,14 @@ def groove_objective(
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Magenta's VAE loss from reconstruction parts (`hvo_loss`) and the posterior (mu, logvar).
 
-    `config` needs beta, free_bits, kl_warmup_steps, velocity_weight and offset_weight.
+    `config` needs beta, free_bits, kl_warmup_steps and hit_, velocity_ and offset_weight.
     """
     kl = (0.5 * (mu**2 + logvar.exp() - 1.0 - logvar)).sum(-1)  # (B,) nats per example
     free_nats = config.free_bits * math.log(2.0)
     kl_cost = (kl - free_nats).clamp(min=0.0).mean()
     warm = min(1.0, step / config.kl_warmup_steps) if config.kl_warmup_steps > 0 else 1.0
     recon = (
-        parts["hits"]
+        config.hit_weight * parts["hits"]
         + config.velocity_weight * parts["velocities"]
         + config.offset_weight * parts["offsets"]
     )

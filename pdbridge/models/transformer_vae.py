@@ -32,6 +32,7 @@ class TransformerVAEConfig:
     beta: float = 0.2
     free_bits: float = 48.0
     kl_warmup_steps: int = 0
+    hit_weight: float = 1.0  # 0 for humanize: its hits are the input's, only the rest is learnt
     velocity_weight: float = 1.0
     offset_weight: float = 1.0
 

@@ -13,9 +13,11 @@ ALL_PATCHES = sorted(PATCHES.rglob("*.pd"))
 
 def test_there_are_patches():
     names = {p.name for p in ALL_PATCHES}
-    for name in ["pdbridge-client.pd", "pdbridge-player.pd"]:
-        assert name in names
-        assert name.replace(".pd", "-help.pd") in names
+    for name in ["pdbridge-client", "pdbridge-player", "pdbridge-kit~", "pdbridge-groove"]:
+        assert f"{name}.pd" in names
+        assert f"{name}-help.pd" in names  # the Pd convention: help beside each abstraction
+    assert {"pdbridge.pd", "pdbridge-latency.pd"} <= names
+    assert len(list((PATCHES / "lab").glob("lab*.pd"))) >= 5
 
 
 @pytest.mark.parametrize("patch", ALL_PATCHES, ids=lambda p: str(p.relative_to(PATCHES)))

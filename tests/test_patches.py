@@ -90,6 +90,18 @@ def test_player_plays_every_hit_once_per_loop_on_time(tmp_path):
     check_events(got, want, tolerance_ms=0.01)  # logical time: exact
 
 
+@pytest.mark.parametrize("steps", [16, 64])
+def test_player_loops_patterns_of_any_length(tmp_path, steps):
+    p = make_pattern(steps=steps, seed=steps)
+    step_ms = 50.0
+    end = (1 + 2 * steps - 0.5) * step_ms
+    sends = (pattern_message(p), "ctl player bpm 300", "ctl player play")
+    err = run_player(tmp_path, sends, quit_after_ms=end)
+    got = sort_events(events(_lines(err)))
+    want = [w for w in expected(p, step_ms, loops=3) if w[0] < end]
+    check_events(got, want, tolerance_ms=0.01)
+
+
 def test_player_swaps_at_the_next_bar(tmp_path):
     a, b = make_pattern(seed=1), make_pattern(seed=2)
     step_ms = 50.0

@@ -184,3 +184,45 @@ def test_latency_probe_reports_p50_and_p99(server):
     print(line.text)
     assert n == 100
     assert 0 < p50 <= p99
+
+
+@pytest.fixture(scope="module")
+def task_model_args(tmp_path_factory) -> tuple[str, ...]:
+    """Tiny checkpoints for every task: the default model set need not include humanize and
+    drumify models, and these buttons must be tested anyway (same server, same protocol)."""
+    from tiny_models import make_tiny_models
+
+    paths = make_tiny_models(tmp_path_factory.mktemp("task_models"))
+    return tuple(arg for p in paths for arg in ("--model", str(p)))
+
+
+def test_performance_patch_drumify_humanize_continue(tmp_path, task_model_args):
+    """The groove drawn in pdbridge.pd's recorder goes to /drumify and /humanize; the pattern
+    playing goes to /continue; each answer comes back as the new pattern."""
+    ctl = free_udp_port()
+    probe = write_probe(tmp_path, ctl)
+    with Server(args=task_model_args) as srv:
+        connect = f"pdbridge-client connect 127.0.0.1 {srv.port}"
+        with LivePd(PATCHES / "pdbridge.pd", sends=(connect,), also_open=(probe,)) as pd:
+            pd.wait_for(r"pdbridge-connected: 1", 10)
+
+            def press(button: str) -> np.ndarray:
+                t0 = time.monotonic()
+                pd.send(ctl, f"fwd pdbridge-press {button}")
+                pd.wait_for(r"perf-pattern: 32", 5, after=t0)
+                return read_pattern(tmp_path, 32)
+
+            # a groove: four on the floor with a late snare, drawn cell by cell
+            groove = [(s, 0, 0.9) for s in range(0, 32, 4)] + [(s, 1, 0.7) for s in (4, 12, 20, 28)]
+            for step, voice, vel in groove:
+                pd.send(ctl, f"fwd pdbridge-groove cell {step} {voice} {vel}")
+            pd.send(ctl, "fwd pdbridge-groove bang")
+            human = press("humanize")
+            hits = {(s, v) for s, v in zip(*np.nonzero(human[:, :9] >= 0.5), strict=True)}
+            assert hits == {(s, v) for s, v, _ in groove}  # humanize keeps the hits
+            drummed = press("drumify")
+            assert drummed[:, :9].sum() > 0
+            continued = press("continue")  # continues the pattern now playing (the drumified one)
+            assert continued.shape == (32, 27)
+            errors = [line.text for line in pd.lines if "error" in line.text]
+    assert not errors, errors

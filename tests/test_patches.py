@@ -22,7 +22,8 @@ def test_there_are_patches():
 
 @pytest.mark.parametrize("patch", ALL_PATCHES, ids=lambda p: str(p.relative_to(PATCHES)))
 def test_patch_opens_clean(patch):
-    err = run_batch(patch)
+    """As a user opens it: no -path; patches find the abstractions beside them (lab: [declare])."""
+    err = run_batch(patch, search_path=False)
     assert error_lines(err) == [], err
 
 

@@ -116,6 +116,10 @@ def test_sweep_between_stored_patterns_gives_new_patterns(tmp_path, server):
         pd.wait_for(r"reply: ok store b", 5)
         sweep = [fetch(pd, ctl, f"interpolate {x}", tmp_path) for x in (0.0, 0.5, 1.0)]
         assert "error" not in pd.text()
+        # a bad request: the client prints the server's /error and passes it on
+        pd.send(ctl, "client interpolate 2 3")
+        pd.wait_for(r"pdbridge-error: /interpolate \S+", 5)
+        pd.wait_for(r"reply: error /interpolate", 5)
     assert not np.array_equal(a, b)
     # the ends decode the stored patterns' latents; the middle is somewhere else
     assert not np.array_equal(sweep[0], sweep[2])

@@ -4,7 +4,7 @@ A VAE checkpoint carries per-style latent statistics in `extras["styles"]`, comp
 latent means of each style's training windows (`style_statistics`, called by the trainer):
 
     {"rock": {"mu": [...], "std": [...], "windows": 5395,
-              "components": {"weight": [...], "mu": [[...], ...], "std": [[...], ...]}}, ...}
+              "components": {"weight": [...], "mu": tensor (k, z_dim), "std": tensor (k, z_dim)}}}
 
 `mu`/`std` describe the style as one Gaussian. One Gaussian per style is too blunt: on GMD its
 samples were closer to a neighbouring style than to their own for 2 of the 5 largest styles. So
@@ -80,10 +80,13 @@ def style_statistics(
             "mu": z.mean(0).tolist(),
             "std": z.std(0, ddof=1).tolist(),
             "windows": int(len(z)),
+            # tensors, not lists: 16 x z_dim floats per style would make lists weigh megabytes
             "components": {
                 "weight": [len(c) / sum(map(len, comps)) for c in comps],
-                "mu": [c.mean(0).tolist() for c in comps],
-                "std": [c.std(0, ddof=1).tolist() for c in comps],
+                "mu": torch.tensor(np.stack([c.mean(0) for c in comps]), dtype=torch.float32),
+                "std": torch.tensor(
+                    np.stack([c.std(0, ddof=1) for c in comps]), dtype=torch.float32
+                ),
             },
         }
     return out

@@ -88,9 +88,10 @@ def task_table(results: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def style_table(model: str, checks: list[styles.StyleCheck]) -> str:
+def style_table(model: str, split: str, checks: list[styles.StyleCheck]) -> str:
     lines = [
-        f"Style sampling with `{model}` ({len(checks)} styles with >= 50 validation windows)",
+        f"Style sampling with `{model}` against {split} windows "
+        f"({len(checks)} styles with >= 50 {split} windows)",
         "",
         "| style | train windows | overlap with own | nearest other style | its overlap "
         "| prior samples vs own | closer to own |",
@@ -141,13 +142,13 @@ def main(argv: list[str] | None = None) -> int:
         parts.append(task_table(out["tasks"]))
 
     if args.styles:
+        # against the training windows the style statistics describe, and against held-out ones
         ckpt = checkpoint.load(args.styles)
-        checks = styles.check_styles(ckpt, val.x, val.style, n=args.style_samples)
-        out["styles"] = {
-            "model": label(ckpt),
-            "checks": [c.__dict__ | {"closer": c.closer} for c in checks],
-        }
-        parts.append(style_table(label(ckpt), checks))
+        out["styles"] = {"model": label(ckpt)}
+        for name, w in (("train", train), (args.split, val)):
+            checks = styles.check_styles(ckpt, w.x, w.style, n=args.style_samples)
+            out["styles"][name] = [c.__dict__ | {"closer": c.closer} for c in checks]
+            parts.append(style_table(label(ckpt), name, checks))
 
     text = f"On {len(val)} {args.split} windows.\n\n" + "\n\n".join(parts)
     print(text)

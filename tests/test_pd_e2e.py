@@ -1,12 +1,14 @@
 """End to end with real Pd and the real server (`pdbridge serve` on a free port).
 
 The harness patch (tests/pd_harness.py) holds [pdbridge-client] and [pdbridge-player]; the test
-drives it over FUDI and reads what it prints. The server loads the shipped default model when
-models/mlp_vae.pt exists, else tiny random-weight checkpoints (same server, same protocol).
+drives it over FUDI and reads what it prints. The server loads the shipped default models when
+they are in models/ (what `pdbridge serve` loads by default), else tiny random-weight checkpoints
+(same server, same protocol).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -30,10 +32,19 @@ BPM = 300.0  # a fast tempo: 50 ms steps, a 2-bar loop in 1.6 s
 STEP_MS = 15000.0 / BPM
 
 
+def shipped_default_exists() -> bool:
+    """True when every checkpoint that `pdbridge serve` loads by default is in models/."""
+    index = REPO / "models" / "index.json"
+    if not index.exists():
+        return False
+    names = json.loads(index.read_text()).get("aliases", {}).get("default", [])
+    return bool(names) and all((REPO / "models" / f"{n}.pt").exists() for n in names)
+
+
 @pytest.fixture(scope="module")
 def server_args(tmp_path_factory) -> tuple[str, ...]:
-    if (REPO / "models" / "mlp_vae.pt").exists():
-        return ()
+    if shipped_default_exists():
+        return ()  # what `pdbridge serve` loads by default
     from tiny_models import make_tiny_models
 
     paths = make_tiny_models(tmp_path_factory.mktemp("models"))

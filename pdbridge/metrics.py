@@ -142,4 +142,3 @@ def feature_overlap(a: np.ndarray, b: np.ndarray) -> tuple[float, dict[str, floa
 def mean_hits(a: np.ndarray) -> float:
     """Mean number of hits per pattern."""
     return float(_hits(a).sum((-2, -1)).mean())
-

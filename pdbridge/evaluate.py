@@ -111,7 +111,6 @@ def next_step_scores(ckpt: Checkpoint, x: np.ndarray) -> dict[str, float]:
     steps = x.shape[1]
     if steps <= context:
         raise BadInputError(f"windows of {steps} steps leave nothing to predict after {context}")
-    tp = fp = fn = 0
     preds, targets = [], []
     for t in range(context, steps):
         window = torch.from_numpy(np.ascontiguousarray(x[:, t - context : t]))

@@ -90,3 +90,38 @@ def test_feature_overlap_of_a_set_with_itself_is_one_and_with_silence_is_low():
     sparse[..., HITS] *= rng.random((200, 32, 9)) < 0.2
     assert metrics.feature_overlap(sparse, x)[0] < 0.6
     assert metrics.mean_hits(x) == pytest.approx(hits.sum() / 200)
+
+
+# ---------------------------------------------------------------------------- pdbridge eval
+
+
+def test_evaluate_gives_the_keys_the_issue_names(tmp_path, monkeypatch):
+    import torch
+
+    from pdbridge import checkpoint, evaluate
+    from pdbridge.models.mlp_vae import MLPVAE, MLPVAEConfig
+    from pdbridge.models.next_step import NextStep, NextStepConfig
+
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    bar = (rng.random((20, 16, 9)) < 0.2).astype(np.float32)
+    hits = np.concatenate([bar, bar], axis=1)  # each window plays the same bar twice
+    x = np.concatenate([hits, hits * 0.7, hits * 0.1], axis=-1)
+    bpm = np.full(20, 100.0)
+
+    vae = checkpoint.save(tmp_path / "v.pt", MLPVAE(MLPVAEConfig(hidden=(16,), z_dim=4)), "mlp_vae")
+    r = evaluate.evaluate(checkpoint.load(vae), x, bpm, latency=False)
+    assert r["windows"] == 20
+    assert set(r["reconstruction"]) == {"hit_f1", "velocity_mae", "timing_mae_ms"}
+    assert 0 <= r["sampling"]["overlap"] <= 1 and r["sampling"]["samples"] == evaluate.SAMPLES
+
+    monkeypatch.setattr(
+        evaluate, "LATENCY_CALLS", 5
+    )  # the figure itself comes from `pdbridge eval`
+    nxt = checkpoint.save(tmp_path / "n.pt", NextStep(NextStepConfig(hidden=(16,))), "next_step")
+    r = evaluate.evaluate(checkpoint.load(nxt), x, bpm, latency=True)
+    # the second bar repeats the first: copying one bar back is perfect
+    assert r["next_step"]["baseline_hit_f1"] == 1.0
+    assert 0 <= r["next_step"]["hit_f1"] <= 1 and r["next_step"]["predicted_steps"] == 20 * 16
+    assert r["latency_us"]["continue_1bar_p50"] > 0

@@ -6,7 +6,9 @@
 
 Training uses teacher forcing (step t reads the real step t-1); decoding feeds each step's own
 output back in (hits drawn greedily at 0.5), so a decode runs 32 recurrent steps one after the
-other: that sequential loop is the latency our non-autoregressive models remove.
+other: that sequential loop is the latency our non-autoregressive models remove. The engine's
+per-voice thresholds and temperature apply to the logits `decode` returns (as for every VAE); the
+steps fed back inside the loop are always the greedy ones.
 
 The objective is Magenta's (`music_vae/base_model.py`), shared by our own VAEs so the comparison
 is fair (`groove_objective`): reconstruction + beta * max(KL - free_nats, 0), where KL is summed

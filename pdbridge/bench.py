@@ -227,16 +227,21 @@ def make_requests(z_dim: int, steps: int) -> Requests:
     )
 
 
-def measure_server(address: tuple, requests: Requests, n: int, kinds=KINDS) -> dict[str, tuple]:
-    out = {}
-    with udp_socket() as s:
+class ServerTarget:
+    """Round trips to one server, request kind by kind (the slots are stored first)."""
+
+    def __init__(self, address: tuple, requests: Requests) -> None:
+        self.address, self.requests = address, requests
+        self.sock = udp_socket()
         for data in requests.setup:
-            s.sendto(data, address)
-            s.recv(65536)
-        for kind in kinds:
-            times = round_trips(s, address, requests.datagrams[kind], n, warmup=max(20, n // 10))
-            out[kind] = percentiles_us(times)
-    return out
+            self.sock.sendto(data, address)
+            self.sock.recv(65536)
+
+    def run(self, kind: str, n: int) -> list[int]:
+        return round_trips(self.sock, self.address, self.requests.datagrams[kind], n, warmup=10)
+
+    def close(self) -> None:
+        self.sock.close()
 
 
 def measure_throughput(address: tuple, request: bytes, seconds: float, in_flight: int) -> dict:
@@ -282,39 +287,48 @@ def measure_throughput(address: tuple, request: bytes, seconds: float, in_flight
     }
 
 
-def measure_model(models: list[str], requests: Requests, n: int) -> dict[str, float]:
+class ModelTarget:
     """The engine's own time for the same calls, in this process (pinned to the same core)."""
-    import torch
 
-    torch.set_num_threads(1)
-    from pdbridge.engine import Controls, Engine
+    def __init__(self, models: list[str], requests: Requests) -> None:
+        import torch
 
-    engine = Engine.load(models)
-    info = next(m for m in engine.models() if m.task == "vae")
-    beat = decode(requests.datagrams["encode"]).floats().reshape(info.steps, FEATURES)
-    z = decode(requests.datagrams["decode"]).floats()
-    za = engine.encode(decode(requests.setup[0]).floats(1).reshape(info.steps, FEATURES))
-    zb = engine.encode(decode(requests.setup[1]).floats(1).reshape(info.steps, FEATURES))
-    calls: dict[str, Callable[[], object]] = {
-        "sample": lambda: engine.sample(Controls()),
-        "encode": lambda: engine.encode(beat, Controls()),
-        "decode": lambda: engine.decode(z, Controls()),
-        "interpolate": lambda: engine.decode(
-            engine.interpolate(za, zb, 0.37, Controls()), Controls()
-        ),
-    }
-    out = {"ping": 0.0}
-    clock = time.perf_counter_ns
-    for kind, call in calls.items():
-        for _ in range(max(20, n // 10)):
+        torch.set_num_threads(1)
+        from pdbridge.engine import Controls, Engine
+
+        engine = Engine.load(models)
+        steps = next(m for m in engine.models() if m.task == "vae").steps
+
+        def pattern(data: bytes, start: int) -> np.ndarray:
+            return decode(data).floats(start).reshape(steps, FEATURES)
+
+        beat = pattern(requests.datagrams["encode"], 0)
+        z = decode(requests.datagrams["decode"]).floats()
+        za = engine.encode(pattern(requests.setup[0], 1))
+        zb = engine.encode(pattern(requests.setup[1], 1))
+        t = float(decode(requests.datagrams["interpolate"]).floats()[0])
+        controls = Controls()
+        self.calls: dict[str, Callable[[], object]] = {
+            "ping": lambda: None,
+            "sample": lambda: engine.sample(controls),
+            "encode": lambda: engine.encode(beat, controls),
+            "decode": lambda: engine.decode(z, controls),
+            "interpolate": lambda: engine.decode(engine.interpolate(za, zb, t, controls), controls),
+        }
+
+    def run(self, kind: str, n: int) -> list[int]:
+        call, clock = self.calls[kind], time.perf_counter_ns
+        for _ in range(10):
             call()
         times = []
         for _ in range(n):
             t0 = clock()
             call()
             times.append(clock() - t0)
-        out[kind] = percentiles_us(times)[0]
-    return out
+        return times
+
+    def close(self) -> None:
+        pass
 
 
 def model_shape(models: list[str]) -> tuple[int, int, str]:
@@ -329,18 +343,38 @@ def model_shape(models: list[str]) -> tuple[int, int, str]:
     raise RuntimeError("no VAE model among " + ", ".join(models))
 
 
+def start_serve(models: list[str], cpu: int, errors) -> tuple[subprocess.Popen, tuple, float]:
+    """`pdbridge serve` as a real process; returns it, its address and its start-to-ready time."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "pdbridge", "serve", "--port", str(port)]
+    for m in models:
+        cmd += ["--model", m]
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=errors, preexec_fn=lambda: pin(cpu)
+    )
+    try:
+        ready = wait_for_pong(("127.0.0.1", port), started + 60) - started
+    except RuntimeError:
+        proc.kill()
+        errors.seek(0)
+        raise RuntimeError(
+            "pdbridge serve did not start: " + errors.read().decode()[-500:]
+        ) from None
+    return proc, ("127.0.0.1", port), ready
+
+
 def run_bench(config: BenchConfig, log: Callable[[str], None] = lambda s: None) -> dict:
+    """Start the servers, then time them in interleaved rounds so that a change in the machine's
+    load mid-run touches every column alike."""
     cpu = config.cpu if config.cpu is not None else max(os.sched_getaffinity(0))
     pin(cpu)
     z_dim, steps, model_name = model_shape(config.models)
     requests = make_requests(z_dim, steps)
     result: dict[str, object] = {"model": model_name, "cpu": cpu, "requests": config.requests}
     spawn = multiprocessing.get_context("spawn")
-
-    # 1. the floor: a bare echo answering with replies of the real sizes
-    log("floor: bare UDP echo")
     pattern_reply = encode("/pattern", steps, np.zeros(steps * FEATURES, np.float32))
-    replies = {
+    echo_replies = {  # the floor answers each request with a reply of the real size
         b"/ping": encode("/pong", 1, "0.1.0"),
         b"/sample": pattern_reply,
         b"/encode": encode("/z", z_dim, np.zeros(z_dim, np.float32)),
@@ -348,43 +382,44 @@ def run_bench(config: BenchConfig, log: Callable[[str], None] = lambda s: None) 
         b"/interpolate": pattern_reply,
         b"/store": encode("/ok", "store", "a"),
     }
-    port = free_port()
-    echo = spawn.Process(target=echo_server, args=(port, replies, cpu), daemon=True)
-    echo.start()
-    try:
-        wait_for_pong(("127.0.0.1", port), time.perf_counter() + 30)
-        floor = measure_server(("127.0.0.1", port), requests, config.requests)
-    finally:
-        with udp_socket() as s:
-            s.sendto(encode("/quit"), ("127.0.0.1", port))
-        echo.join(5)
-        if echo.is_alive():
-            echo.kill()
-
-    # 2. our server, as a real `pdbridge serve` process
-    log("pdbridge serve")
-    port = free_port()
-    cmd = [sys.executable, "-m", "pdbridge", "serve", "--port", str(port)]
-    for m in config.models:
-        cmd += ["--model", m]
+    processes: list = []
+    targets: dict[str, object] = {}
     with tempfile.TemporaryFile() as errors:
-        started = time.perf_counter()
-        proc = subprocess.Popen(
-            cmd, stdout=subprocess.DEVNULL, stderr=errors, preexec_fn=lambda: pin(cpu)
-        )
         try:
-            try:
-                ready = wait_for_pong(("127.0.0.1", port), started + 60) - started
-            except RuntimeError:
-                errors.seek(0)
-                raise RuntimeError(
-                    "pdbridge serve did not start: " + errors.read().decode()[-500:]
-                ) from None
-            ours = measure_server(("127.0.0.1", port), requests, config.requests)
-            log("throughput")
+            log("starting pdbridge serve (alone, for the start-to-ready time)")
+            proc, ours_address, ready = start_serve(config.models, cpu, errors)
+            processes.append(proc)
+            log("starting the echo floor and the naive python-osc server")
+            echo_port, naive_port = free_port(), free_port()
+            for target, args in [
+                (echo_server, (echo_port, echo_replies, cpu)),
+                (naive_server, (naive_port, config.models, cpu)),
+            ]:
+                p = spawn.Process(target=target, args=args, daemon=True)
+                p.start()
+                processes.append(p)
+            for port in (echo_port, naive_port):
+                wait_for_pong(("127.0.0.1", port), time.perf_counter() + 60)
+            targets = {
+                "floor": ServerTarget(("127.0.0.1", echo_port), requests),
+                "ours": ServerTarget(ours_address, requests),
+                "naive": ServerTarget(("127.0.0.1", naive_port), requests),
+                "model": ModelTarget(config.models, requests),
+            }
+            counts = {"floor": config.requests, "ours": config.requests, "model": config.requests}
+            counts["naive"] = config.naive_requests
+            times: dict[tuple[str, str], list[int]] = {}
+            rounds = 5
+            for r in range(rounds):
+                log(f"round trips, round {r + 1} of {rounds}")
+                for kind in KINDS:
+                    for name, target in targets.items():
+                        n = max(1, counts[name] // rounds)
+                        times.setdefault((name, kind), []).extend(target.run(kind, n))
+            log(f"throughput, {config.in_flight} in flight for {config.throughput_seconds:g} s")
             result.update(
                 measure_throughput(
-                    ("127.0.0.1", port),
+                    ours_address,
                     requests.datagrams["decode"],
                     config.throughput_seconds,
                     config.in_flight,
@@ -392,40 +427,34 @@ def run_bench(config: BenchConfig, log: Callable[[str], None] = lambda s: None) 
             )
             rss = peak_rss_mb(proc.pid)
         finally:
-            proc.terminate()
-            proc.wait(10)
-
-    # 3. the naive server
-    log("naive python-osc server")
-    port = free_port()
-    naive_proc = spawn.Process(target=naive_server, args=(port, config.models, cpu), daemon=True)
-    naive_proc.start()
-    try:
-        wait_for_pong(("127.0.0.1", port), time.perf_counter() + 60)
-        naive = measure_server(("127.0.0.1", port), requests, config.naive_requests)
-    finally:
-        naive_proc.kill()
-        naive_proc.join(5)
-
-    # 4. the model alone, in this process
-    log("model in-process")
-    model = measure_model(config.models, requests, config.requests)
+            for target in targets.values():
+                target.close()
+            for p in processes:
+                p.kill()
+            for p in processes:
+                if isinstance(p, subprocess.Popen):
+                    p.wait(10)
+                else:
+                    p.join(10)
 
     for kind in KINDS:
-        p50, p99 = ours[kind]
+        p50, p99 = percentiles_us(times[("ours", kind)])
+        floor50, floor99 = percentiles_us(times[("floor", kind)])
+        model50 = percentiles_us(times[("model", kind)])[0] if kind != "ping" else 0.0
+        naive50 = percentiles_us(times[("naive", kind)])[0]
         result[f"{kind}_p50_us"] = p50
         result[f"{kind}_p99_us"] = p99
-        result[f"floor_{kind}_p50_us"] = floor[kind][0]
-        result[f"floor_{kind}_p99_us"] = floor[kind][1]
-        result[f"model_{kind}_p50_us"] = model[kind]
-        result[f"naive_{kind}_p50_us"] = naive[kind][0]
-        result[f"overhead_{kind}_p50_us"] = p50 - floor[kind][0] - model[kind]
-        result[f"speedup_{kind}_vs_naive"] = naive[kind][0] / p50
-    result["floor_p50_us"] = floor["decode"][0]
-    result["floor_p99_us"] = floor["decode"][1]
+        result[f"floor_{kind}_p50_us"] = floor50
+        result[f"floor_{kind}_p99_us"] = floor99
+        result[f"model_{kind}_p50_us"] = model50
+        result[f"naive_{kind}_p50_us"] = naive50
+        result[f"overhead_{kind}_p50_us"] = p50 - floor50 - model50
+        result[f"speedup_{kind}_vs_naive"] = naive50 / p50
+    result["floor_p50_us"] = result["floor_decode_p50_us"]
+    result["floor_p99_us"] = result["floor_decode_p99_us"]
     result["ready_s"] = ready
-    result["load_average"] = os.getloadavg()[0]  # other work on the machine skews every figure
     result["peak_rss_mb"] = rss
+    result["load_average"] = os.getloadavg()[0]  # other work on the machine skews every figure
     return result
 
 

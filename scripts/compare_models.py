@@ -7,7 +7,8 @@
 
 Every figure comes from `pdbridge.evaluate` (reconstruction, sampling overlap, latency at batch 1
 on one thread, median) and `pdbridge.task_metrics` / `pdbridge.styles`, measured here in one
-process, so latencies compare. Models are shipped names or checkpoint paths; a model is named in
+process; latencies are timed in interleaved rounds (median of the rounds), so they compare even
+while the machine's load drifts. Models are shipped names or checkpoint paths; a model is named in
 the table by its file's stem (`best.pt` by its run folder).
 """
 
@@ -19,6 +20,7 @@ import math
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from pdbridge import checkpoint, evaluate, styles, task_metrics
@@ -31,14 +33,12 @@ def label(ckpt: checkpoint.Checkpoint) -> str:
 
 
 def vae_row(ckpt: checkpoint.Checkpoint, x, bpm) -> dict:
-    r = evaluate.evaluate(ckpt, x, bpm)
+    r = evaluate.evaluate(ckpt, x, bpm, latency=False)
     return {
         "model": label(ckpt),
         "architecture": ckpt.model_name,
         "params": sum(p.numel() for p in ckpt.model.parameters()),
         "size_mb": r["size_mb"],
-        "decode_p50_us": r["latency_us"]["decode_p50"],
-        "encode_p50_us": r["latency_us"]["encode_p50"],
         "hit_f1": r["reconstruction"]["hit_f1"],
         "velocity_mae": r["reconstruction"]["velocity_mae"],
         "timing_mae_ms": r["reconstruction"]["timing_mae_ms"],
@@ -115,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--drumify", help="a drumify model")
     p.add_argument("--styles", help="a VAE whose style sampling to check")
     p.add_argument("--style-samples", type=int, default=400)
+    p.add_argument("--latency-rounds", type=int, default=5)
     p.add_argument("--markdown", type=Path)
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
@@ -125,9 +126,19 @@ def main(argv: list[str] | None = None) -> int:
     out: dict = {"split": args.split, "windows": len(val), "vae": [], "tasks": {}}
     parts = []
 
-    for name in args.vae:
-        out["vae"].append(vae_row(checkpoint.load(name), val.x, val.bpm))
+    ckpts = [checkpoint.load(name) for name in args.vae]
+    for ckpt in ckpts:
+        out["vae"].append(vae_row(ckpt, val.x, val.bpm))
         print(f"measured {out['vae'][-1]['model']}", file=sys.stderr)
+    # Latency in interleaved rounds: the machine's load drifts, so every model is timed in every
+    # round and the median over rounds is kept (each round: evaluate's 300-call median).
+    rounds = {id(c): [] for c in ckpts}
+    for _ in range(args.latency_rounds):
+        for ckpt in ckpts:
+            rounds[id(ckpt)].append(evaluate.measure_latency(ckpt, val.x[0]))
+    for ckpt, row in zip(ckpts, out["vae"], strict=True):
+        for key in ("decode", "encode"):
+            row[f"{key}_p50_us"] = float(np.median([r[f"{key}_p50"] for r in rounds[id(ckpt)]]))
     if out["vae"]:
         ref = next((r for r in out["vae"] if r["model"] == args.reference), None)
         parts.append(vae_table(out["vae"], ref))

@@ -180,8 +180,12 @@ def decode(data: bytes) -> Message:
         raise OscError("type tag string missing (it must start with ',')")
     tagstring, pos = _read_string(data, pos, "type tag string")
     tags = tagstring[1:]
-    runs: list[tuple[str, int, int, object]] = []
     size = len(data)
+    if tags and tags.count("f") == len(tags):  # what Pd sends: only floats, one run
+        if pos + 4 * len(tags) > size:
+            raise OscError(f"datagram too short for its {len(tags)} floats ({size} bytes)")
+        return Message(address, tags, data, [("f", len(tags), pos, None)])
+    runs: list[tuple[str, int, int, object]] = []
     for m in _RUNS.finditer(tags):
         run = m.group()
         tag, count = run[0], len(run)

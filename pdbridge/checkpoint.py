@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -176,10 +177,13 @@ def read(path: str | Path) -> dict:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ModelError(
-            f"{path}: refused: holds objects other than plain data and tensors ({first[:120]})"
-        ) from None
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
+        if found:  # a pickled object: loading it would run code from the file
+            raise ModelError(
+                f"{path}: refused: holds a Python object ({found.group(1)}); "
+                "pdbridge loads checkpoints of plain data and tensors only"
+            ) from None
+        raise ModelError(f"{path}: not a readable checkpoint (truncated or corrupt?)") from None
     except Exception as e:  # torch raises many types for a damaged file; all mean the same
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ModelError(

@@ -68,7 +68,7 @@ def test_truncated_file(vae_path):
 def test_code_in_the_file_is_refused(tmp_path):
     path = tmp_path / "module.pt"
     torch.save(tiny_vae(), path)  # a pickled module: loading it would run code
-    with pytest.raises(ModelError, match="refused"):
+    with pytest.raises(ModelError, match=r"refused: holds a Python object \(.*MLPVAE\)"):
         checkpoint.load(path)
 
 
@@ -128,3 +128,20 @@ def test_config_from_dict_turns_lists_into_tuples():
     config = registry.config_from_dict("mlp_vae", {"hidden": [64, 32], "z_dim": 4})
     assert config.hidden == (64, 32) and config.z_dim == 4
     assert registry.config_to_dict(config)["hidden"] == [64, 32]
+
+
+def test_models_command_lists_shipped_models_and_flags_broken_ones(tmp_path, monkeypatch, capsys):
+    import argparse
+
+    from pdbridge import model_list
+
+    monkeypatch.setenv("PDBRIDGE_MODELS", str(tmp_path))
+    checkpoint.save(tmp_path / "good.pt", tiny_vae(), "mlp_vae", metrics={"val_hit_f1": 0.75})
+    (tmp_path / "broken.pt").write_bytes(b"\0" * 100)
+    (tmp_path / "index.json").write_text(json.dumps({"aliases": {"default": ["good"]}}))
+    info = {m["name"]: m for m in model_list.describe()["models"]}
+    assert info["good"]["architecture"] == "mlp_vae" and info["good"]["z_dim"] == 8
+    assert "not a readable checkpoint" in info["broken"]["error"]
+    assert model_list.run(argparse.Namespace(json=False)) == 0
+    out = capsys.readouterr().out
+    assert "val hit F1 0.750" in out and "BROKEN" in out and "default        = good" in out

@@ -13,6 +13,10 @@ loopback timings bimodal on small machines), it measures for each request type:
 and besides: sustained decode throughput with 8 requests in flight (8 clients, one each, so
 latest-wins never drops one), start-to-ready time (process start to the first `/pong`), and the
 server's peak memory. `--json` prints one object; `--quick` is a smoke run of a few seconds.
+
+On a shared machine other processes on the same core add their time slices to every figure (the
+p99 columns show it first). `chrt -f 10 pdbridge bench` (root) runs the client and the servers
+ahead of them, as `pd -rt` does for Pd; the table reports the load average either way.
 """
 
 from __future__ import annotations

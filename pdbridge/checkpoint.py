@@ -35,7 +35,13 @@ import torch
 from torch import nn
 
 from pdbridge import __version__
-from pdbridge.errors import ModelError
+from pdbridge.errors import (
+    ModelCorruptError,
+    ModelError,
+    ModelMissingError,
+    ModelVersionError,
+    UnsafeModelError,
+)
 from pdbridge.models import registry
 from pdbridge.pattern import FEATURES, NUM_VOICES, VOICES
 
@@ -112,7 +118,7 @@ def resolve(name_or_path: str | Path) -> list[Path]:
     if candidate.exists():
         return [candidate]
     known = sorted(set(shipped()) | set(table))
-    raise ModelError(
+    raise ModelMissingError(
         f"no model named {text!r} in {models_dir()}; known: {', '.join(known) or 'none'}"
     )
 
@@ -171,39 +177,42 @@ def read(path: str | Path) -> dict:
     """The raw checkpoint dict, loaded without running code from the file."""
     path = Path(path)
     if not path.exists():
-        raise ModelError(f"{path}: no such checkpoint file")
+        raise ModelMissingError(f"{path}: no such checkpoint file")
     if path.is_dir():
-        raise ModelError(f"{path}: is a folder, not a checkpoint file")
+        raise ModelMissingError(f"{path}: is a folder, not a checkpoint file")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         found = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
         if found:  # a pickled object: loading it would run code from the file
-            raise ModelError(
+            raise UnsafeModelError(
                 f"{path}: refused: holds a Python object ({found.group(1)}); "
                 "pdbridge loads checkpoints of plain data and tensors only"
             ) from None
-        raise ModelError(f"{path}: not a readable checkpoint (truncated or corrupt?)") from None
+        raise ModelCorruptError(
+            f"{path}: not a readable checkpoint (truncated or corrupt?)"
+        ) from None
     except Exception as e:  # torch raises many types for a damaged file; all mean the same
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ModelError(
+        raise ModelCorruptError(
             f"{path}: not a readable checkpoint (truncated or corrupt? {msg[:120]})"
         ) from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise ModelError(f'{path}: not a pdbridge checkpoint (no "format": "{FORMAT}")')
+        raise ModelCorruptError(f'{path}: not a pdbridge checkpoint (no "format": "{FORMAT}")')
     return data
 
 
 def from_dict(data: dict, name: str = "model", where: str = "checkpoint") -> Checkpoint:
     """Rebuild and validate the model a checkpoint dict describes."""
 
-    def fail(msg: str) -> ModelError:
-        return ModelError(f"{where}: {msg}")
+    def fail(msg: str, kind: type[ModelError] = ModelError) -> ModelError:
+        return kind(f"{where}: {msg}")
 
     version = data.get("format_version")
     if version != FORMAT_VERSION:
         raise fail(
-            f"format version {version!r} not supported (this pdbridge reads {FORMAT_VERSION})"
+            f"format version {version!r} not supported (this pdbridge reads {FORMAT_VERSION})",
+            ModelVersionError,
         )
     for key in ("model", "task", "config", "layout", "state_dict"):
         if key not in data:
@@ -278,6 +287,14 @@ def load(name_or_path: str | Path) -> Checkpoint:
     """
     path = resolve(name_or_path)[0]
     name = path.parent.name if path.stem in ("best", "last") and path.parent.name else path.stem
-    ckpt = from_dict(read(path), name=name, where=str(path))
+    data = read(path)
+    try:
+        ckpt = from_dict(data, name=name, where=str(path))
+    except ModelError:
+        raise
+    except Exception as e:  # a crafted or damaged dict (e.g. a list where a dict belongs)
+        raise ModelCorruptError(
+            f"{path}: malformed checkpoint ({type(e).__name__}: {str(e)[:120]})"
+        ) from None
     ckpt.path = path
     return ckpt

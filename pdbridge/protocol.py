@@ -14,17 +14,20 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from pdbridge import __version__
 from pdbridge.errors import BadInputError, PdbridgeError
 from pdbridge.osc_codec import Message, encode
-from pdbridge.pattern import FEATURES, NUM_VOICES, VOICES
+from pdbridge.paths import confine
+from pdbridge.pattern import FEATURES, NUM_VOICES, VOICES, Pattern
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,9 @@ LATEST_WINS = frozenset({"/decode", "/interpolate"})
 SLOTS = ("a", "b")
 MAX_TEMPERATURE = 10.0
 MAX_CONTINUE_BARS = 8
+MAX_MODELS = 16  # models loaded at once, so /load cannot fill the memory
+MODEL_SUFFIXES = (".pt",)
+MIDI_SUFFIXES = (".mid", ".midi")
 
 
 @dataclass
@@ -83,9 +89,19 @@ class Protocol:
         engine: object,
         controls_type: Callable[..., object],
         max_clients: int = 256,
+        load_model: Callable[[object, Path], tuple[object, str]] | None = None,
+        model_dirs: Sequence[str | Path] = (),
+        export_dir: str | Path | None = None,
     ) -> None:
+        """`load_model(engine, path) -> (engine with that model added, its name)` serves `/load`
+        for files in `model_dirs`; `/export` writes MIDI files into `export_dir`. Either request
+        is refused when its folder is not given."""
         self.engine = engine
         self.controls_type = controls_type
+        self.load_model = load_model
+        self.model_dirs = list(model_dirs)
+        self.export_dir = export_dir
+        self._load_lock = threading.Lock()
         self._infos = list(engine.models())  # fixed once loaded; asked on every request
         self.max_clients = max_clients
         self._clients: OrderedDict[object, ClientState] = OrderedDict()
@@ -109,6 +125,8 @@ class Protocol:
             "/models": self._models,
             "/model": self._model,
             "/reset": self._reset,
+            "/load": self._load,
+            "/export": self._export,
         }
 
     @property
@@ -409,6 +427,54 @@ class Protocol:
                 state.changed()
         info = self._info(state)
         return encode("/model", info.name, info.task, int(info.z_dim), int(info.steps))
+
+    def _symbol(self, message: Message, index: int, what: str) -> str:
+        if message.tags[index] not in "sS":
+            raise RequestError(f"{what} must be a name (a symbol)")
+        return str(message.args[index])
+
+    def _load(self, state: ClientState, message: Message) -> bytes:
+        """Load a checkpoint from an allowed models folder; a bad file leaves everything as is."""
+        self._count(message, (1,), "<model file> (e.g. /load mine or /load my_run/best.pt)")
+        requested = self._symbol(message, 0, "model file")
+        if self.load_model is None or not self.model_dirs:
+            raise RequestError("loading models is off on this server")
+        path = confine(requested, self.model_dirs, MODEL_SUFFIXES)
+        with self._load_lock:  # one load at a time; requests meanwhile use the current engine
+            loaded = {m.name for m in self._infos}
+            if len(loaded) >= MAX_MODELS and path.stem not in loaded:
+                raise RequestError(f"{MAX_MODELS} models loaded already; restart to load others")
+            engine, name = self.load_model(self.engine, path)
+            # Engine first: a request that sees the new model list then finds the model in it.
+            self.engine = engine
+            self._infos = list(engine.models())
+        task = next(m.task for m in self._infos if m.name == name)
+        log.info("loaded model %s (%s) from %s", name, task, path)
+        return encode("/ok", "load", name, task)
+
+    def _export(self, state: ClientState, message: Message) -> bytes:
+        """Write this client's last pattern as a MIDI file into the export folder."""
+        self._count(message, (1, 2), "<file.mid> [bpm]")
+        requested = self._symbol(message, 0, "file name")
+        bpm = self._number(message, 1, "bpm", 20.0, 400.0) if len(message) == 2 else 120.0
+        if self.export_dir is None:
+            raise RequestError("exporting is off on this server")
+        if state.last_pattern is None:
+            raise RequestError("no pattern to export yet; ask for one first (e.g. /sample)")
+        path = confine(requested, [self.export_dir], MIDI_SUFFIXES, must_exist=False)
+        from pdbridge.midi import write_midi  # mido: only when a patch exports
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write beside, then rename: never half a file, and a symlink at `path` is replaced,
+        # not followed.
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            write_midi(Pattern.from_array(state.last_pattern, bpm=bpm), tmp)
+            os.replace(tmp, path)
+        except OSError as e:
+            tmp.unlink(missing_ok=True)
+            raise RequestError(f"cannot write {requested}: {e.strerror}") from None
+        return encode("/ok", "export", requested)
 
     def _reset(self, state: ClientState, message: Message) -> bytes:
         self._count(message, (0,), "no arguments")

@@ -138,13 +138,13 @@ def echo_server(port: int, replies: dict[bytes, bytes], cpu: int) -> None:
 def naive_server(port: int, models: list[str], cpu: int) -> None:
     """What a first implementation looks like: python-osc dispatcher and builder, same engine."""
     pin(cpu)
-    import torch
     from pythonosc.dispatcher import Dispatcher
     from pythonosc.osc_message_builder import OscMessageBuilder
     from pythonosc.osc_server import BlockingOSCUDPServer
 
-    torch.set_num_threads(1)
-    from pdbridge.engine import Controls, Engine
+    from pdbridge.engine import Controls, Engine, configure_torch
+
+    configure_torch(1)  # the same model, run the same way as `pdbridge serve` runs it
 
     engine = Engine.load(models)
     slots: dict[str, np.ndarray] = {}
@@ -295,10 +295,9 @@ class ModelTarget:
     """The engine's own time for the same calls, in this process (pinned to the same core)."""
 
     def __init__(self, models: list[str], requests: Requests) -> None:
-        import torch
+        from pdbridge.engine import Controls, Engine, configure_torch
 
-        torch.set_num_threads(1)
-        from pdbridge.engine import Controls, Engine
+        configure_torch(1)  # as `pdbridge serve` runs it
 
         engine = Engine.load(models)
         steps = next(m for m in engine.models() if m.task == "vae").steps

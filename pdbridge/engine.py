@@ -23,7 +23,9 @@ checkpoint's extras (`{"styles": {name: {"mu": [...], "std": [...], "components"
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,6 +89,9 @@ class Engine:
                 raise ModelError(f"two models named {ckpt.name!r}; rename one checkpoint file")
             ckpt.model.eval()
             self._models[ckpt.name] = ckpt
+        # name -> (encode, decode) as the engine calls them: frozen graphs where possible
+        self._vae_fns = {c.name: inference_fns(c) for c in checkpoints if c.kind == "vae"}
+        self._random = np.random.default_rng()  # thread-safe: numpy locks its bit generator
 
     @classmethod
     def load(cls, names_or_paths: Sequence[str | Path]) -> Engine:
@@ -138,7 +143,7 @@ class Engine:
     def sample(self, controls: Controls | None = None) -> np.ndarray:
         controls = controls or Controls()
         ckpt = self._vae(controls)
-        rng = np.random.default_rng(controls.seed)
+        rng = self._rng(controls)
         eps = rng.standard_normal(ckpt.z_dim).astype(np.float32)
         if controls.style is None:
             z = eps
@@ -152,7 +157,7 @@ class Engine:
         ckpt = self._vae(controls or Controls())
         x = self._check_pattern(pattern, ckpt.steps)
         with torch.inference_mode():
-            mu, _ = ckpt.model.encode(torch.from_numpy(x[None]))
+            mu, _ = self._vae_fns[ckpt.name][0](torch.from_numpy(x[None]))
         return mu[0].numpy().copy()
 
     def decode(self, z: np.ndarray, controls: Controls | None = None) -> np.ndarray:
@@ -192,7 +197,7 @@ class Engine:
         ckpt = self._for_task("drumify")
         x = self._check_pattern(pattern, ckpt.steps)
         logits, vel, off = self._run_vae(ckpt, task_input("drumify", x))
-        return self._assemble(logits, vel, off, controls, np.random.default_rng(controls.seed))
+        return self._assemble(logits, vel, off, controls, self._rng(controls))
 
     def continue_(
         self, pattern: np.ndarray, bars: int = 2, controls: Controls | None = None
@@ -208,7 +213,7 @@ class Engine:
         history = np.zeros((context + STEPS_PER_BAR * bars, FEATURES), np.float32)
         keep = x[-context:]
         history[context - len(keep) : context] = keep
-        rng = np.random.default_rng(controls.seed)
+        rng = self._rng(controls)
         with torch.inference_mode():
             for t in range(context, len(history)):
                 window = torch.from_numpy(history[None, t - context : t])
@@ -217,6 +222,11 @@ class Engine:
         return history[context:].copy()
 
     # -- helpers
+
+    def _rng(self, controls: Controls) -> np.random.Generator:
+        """A new generator for a seeded request (repeatable), else the engine's own: seeding a
+        new one from the OS on every unseeded request costs more than the draw itself."""
+        return self._random if controls.seed is None else np.random.default_rng(controls.seed)
 
     def _style(
         self, ckpt: Checkpoint, style: str, rng: np.random.Generator
@@ -237,9 +247,10 @@ class Engine:
 
     def _run_vae(self, ckpt: Checkpoint, x: np.ndarray) -> tuple[np.ndarray, ...]:
         """Encode the mean, decode: (steps, 9) logits, velocities, offsets."""
+        encode, decode = self._vae_fns[ckpt.name]
         with torch.inference_mode():
-            mu, _ = ckpt.model.encode(torch.from_numpy(np.ascontiguousarray(x[None])))
-            return tuple(o[0].numpy() for o in ckpt.model.decode(mu))
+            mu, _ = encode(torch.from_numpy(np.ascontiguousarray(x[None])))
+            return tuple(o[0].numpy() for o in decode(mu))
 
     def _decode(
         self,
@@ -249,8 +260,9 @@ class Engine:
         rng: np.random.Generator | None = None,
     ) -> np.ndarray:
         with torch.inference_mode():
-            logits, vel, off = (o[0].numpy() for o in ckpt.model.decode(torch.from_numpy(z[None])))
-        rng = rng if rng is not None else np.random.default_rng(controls.seed)
+            z_in = torch.from_numpy(z[None])
+            logits, vel, off = (o[0].numpy() for o in self._vae_fns[ckpt.name][1](z_in))
+        rng = rng if rng is not None else self._rng(controls)
         return self._assemble(logits, vel, off, controls, rng)
 
     @staticmethod
@@ -263,7 +275,13 @@ class Engine:
     ) -> np.ndarray:
         """Model outputs (steps, 9) x 3 -> a clean (steps, 27) pattern, hits drawn per Controls."""
         hits = draw_hits(logits, controls.thresholds, controls.temperature, rng)
-        return clean_array(np.concatenate([hits, vel, off], axis=-1))
+        # Velocities and offsets are already in range (the models' one output head, `split_hvo`);
+        # they only need zeroing where there is no hit.
+        out = np.empty((*hits.shape[:-1], FEATURES), np.float32)
+        out[..., :NUM_VOICES] = hits
+        np.multiply(vel, hits, out=out[..., NUM_VOICES : 2 * NUM_VOICES])
+        np.multiply(off, hits, out=out[..., 2 * NUM_VOICES :])
+        return out
 
     @staticmethod
     def _check_pattern(pattern: np.ndarray, steps: int | None) -> np.ndarray:
@@ -281,9 +299,52 @@ class Engine:
         z = np.asarray(z, dtype=np.float32).ravel()
         if z.shape != (z_dim,):
             raise BadInputError(f"a latent vector has {z_dim} values; got {z.size}")
-        if not np.all(np.isfinite(z)):
+        if not math.isfinite(z.sum()) and not np.isfinite(z).all():  # one reduction if fine
             raise BadInputError("latent vector contains NaN or infinity")
         return z
+
+
+def configure_torch(threads: int = 1) -> None:
+    """How a process that answers requests runs torch; set once by the server, the clip tools and
+    the benchmarks. `threads` CPU threads (1 leaves the other cores to Pd), and torch's own
+    convolution kernels: at batch 1 on these small layers oneDNN's cost more than they compute
+    (conv_vae decode 440 -> 360 us on the 2-core test machine)."""
+    torch.set_num_threads(threads)
+    torch.backends.mkldnn.enabled = False
+
+
+class _Method(torch.nn.Module):
+    """One method of a model as a module's forward, so that TorchScript can trace it."""
+
+    def __init__(self, model: torch.nn.Module, method: str):
+        super().__init__()
+        self.model = model
+        self.method = method
+
+    def forward(self, x: torch.Tensor):
+        return getattr(self.model, self.method)(x)
+
+
+def inference_fns(ckpt: Checkpoint) -> tuple[Callable, Callable]:
+    """A VAE's (encode, decode) at batch 1, frozen with TorchScript when its class says it may be
+    (`traceable = True`: no Python control flow on values). Freezing removes the Python between
+    the layers: conv_vae decode 360 -> 270 us. The frozen graph is checked against the model once;
+    anything else runs the model's own methods."""
+    model = ckpt.model
+    if not getattr(model, "traceable", False):
+        return model.encode, model.decode
+    x = torch.rand(1, ckpt.steps, FEATURES, generator=torch.Generator().manual_seed(0))
+    fns = []
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # TracerWarnings about the batch size: it is always 1
+        z = model.encode(x)[0]
+        for method, example in (("encode", x), ("decode", z)):
+            frozen = torch.jit.freeze(torch.jit.trace(_Method(model, method).eval(), example))
+            want, got = getattr(model, method)(example), frozen(example)
+            if not all(torch.allclose(a, b, atol=1e-5) for a, b in zip(want, got, strict=True)):
+                return model.encode, model.decode
+            fns.append(frozen)
+    return fns[0], fns[1]
 
 
 def draw_hits(
@@ -297,7 +358,10 @@ def draw_hits(
     if temperature <= 0:
         hits = shifted > 0
     else:
-        p = 1.0 / (1.0 + np.exp(-np.clip(shifted / temperature, -60, 60)))
-        hits = rng.random(p.shape) < p
-    hits = np.where(thresholds <= 0, True, np.where(thresholds >= 1, False, hits))
+        # u < sigmoid(x) written as logit(u) < x: the same draw in fewer array operations
+        # (this runs on every /decode of a slider sweep)
+        u = rng.random(shifted.shape)
+        hits = np.log(u / (1.0 - u)) < (shifted if temperature == 1 else shifted / temperature)
+    if thresholds.min() <= 0 or thresholds.max() >= 1:
+        hits = np.where(thresholds <= 0, True, np.where(thresholds >= 1, False, hits))
     return hits.astype(np.float32)

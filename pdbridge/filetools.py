@@ -54,10 +54,9 @@ def configure(parser: argparse.ArgumentParser, command_name: str) -> None:
 
 
 def _engine(args: argparse.Namespace):
-    import torch
+    from pdbridge.engine import Controls, Engine, configure_torch
 
-    torch.set_num_threads(1)  # small models: more threads only cost start-up time
-    from pdbridge.engine import Controls, Engine
+    configure_torch(1)  # small models: more threads only cost start-up time
 
     engine = Engine.load(args.model or ["default"])
     controls = Controls(

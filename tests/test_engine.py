@@ -173,3 +173,27 @@ def test_default_alias_loads_the_shipped_models():
     kinds = [m.kind for m in engine.models()]
     assert kinds[0] == "vae" and "next_step" in kinds
     assert engine.sample(Controls(seed=0)).shape == (32, 27)
+
+
+@pytest.mark.parametrize("name", ["mlp_vae", "conv_vae", "groovae"])
+def test_inference_fns_compute_what_the_model_computes(tmp_path, name):
+    from pdbridge.engine import inference_fns
+    from pdbridge.models.registry import build, config_from_dict
+
+    torch.manual_seed(1)
+    small = {
+        "mlp_vae": {"hidden": [32], "z_dim": 8},
+        "conv_vae": {"channels": 8, "z_dim": 8},
+        "groovae": {"enc_size": 16, "dec_sizes": [16], "z_dim": 8},
+    }[name]
+    model = build(name, config_from_dict(name, small))
+    ckpt = checkpoint.load(checkpoint.save(tmp_path / f"{name}.pt", model, name))
+    encode, decode = inference_fns(ckpt)
+    frozen = isinstance(decode, torch.jit.ScriptModule)
+    assert frozen == getattr(ckpt.model, "traceable", False)  # feedforward ones are frozen
+    x = torch.rand(1, ckpt.steps, 27)
+    with torch.no_grad():
+        mu = encode(x)[0]
+        assert torch.allclose(mu, ckpt.model.encode(x)[0], atol=1e-5)
+        for a, b in zip(decode(mu + 1.0), ckpt.model.decode(mu + 1.0), strict=True):
+            assert torch.allclose(a, b, atol=1e-5)

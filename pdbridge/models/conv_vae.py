@@ -55,6 +55,8 @@ class ResBlock(nn.Module):
 
 
 class ConvVAE(nn.Module):
+    traceable = True  # no Python control flow on values: the engine may freeze it
+
     def __init__(self, config: ConvVAEConfig):
         super().__init__()
         self.config = c = config

@@ -34,6 +34,8 @@ class MLPVAEConfig:
 
 
 class MLPVAE(nn.Module):
+    traceable = True  # no Python control flow on values: the engine may freeze it
+
     def __init__(self, config: MLPVAEConfig):
         super().__init__()
         self.config = c = config

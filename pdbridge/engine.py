@@ -23,6 +23,7 @@ checkpoint's extras (`{"styles": {name: {"mu": [...], "std": [...], "components"
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Callable, Sequence
@@ -250,7 +251,7 @@ class Engine:
         encode, decode = self._vae_fns[ckpt.name]
         with torch.inference_mode():
             mu, _ = encode(torch.from_numpy(np.ascontiguousarray(x[None])))
-            return tuple(o[0].numpy() for o in decode(mu))
+            return tuple(o.numpy()[0] for o in decode(mu))
 
     def _decode(
         self,
@@ -261,7 +262,7 @@ class Engine:
     ) -> np.ndarray:
         with torch.inference_mode():
             z_in = torch.from_numpy(z[None])
-            logits, vel, off = (o[0].numpy() for o in self._vae_fns[ckpt.name][1](z_in))
+            logits, vel, off = (o.numpy()[0] for o in self._vae_fns[ckpt.name][1](z_in))
         rng = rng if rng is not None else self._rng(controls)
         return self._assemble(logits, vel, off, controls, rng)
 
@@ -352,9 +353,8 @@ def draw_hits(
 ) -> np.ndarray:
     """Hits from logits (..., 9): Bernoulli(sigmoid((logit - logit(threshold)) / temperature)),
     or `sigmoid(logit) > threshold` at temperature 0. Threshold 0 = always, 1 = never."""
-    thresholds = np.asarray(thresholds, np.float64)
-    thr = np.clip(thresholds, 1e-6, 1 - 1e-6)
-    shifted = logits - np.log(thr / (1.0 - thr))
+    bias, forced = _threshold_bias(np.asarray(thresholds, np.float64).tobytes())
+    shifted = logits - bias
     if temperature <= 0:
         hits = shifted > 0
     else:
@@ -362,6 +362,16 @@ def draw_hits(
         # (this runs on every /decode of a slider sweep)
         u = rng.random(shifted.shape)
         hits = np.log(u / (1.0 - u)) < (shifted if temperature == 1 else shifted / temperature)
-    if thresholds.min() <= 0 or thresholds.max() >= 1:
-        hits = np.where(thresholds <= 0, True, np.where(thresholds >= 1, False, hits))
+    if forced:
+        thr = np.frombuffer(np.asarray(thresholds, np.float64).tobytes())
+        hits = np.where(thr <= 0, True, np.where(thr >= 1, False, hits))
     return hits.astype(np.float32)
+
+
+@functools.lru_cache(maxsize=256)
+def _threshold_bias(thresholds: bytes) -> tuple[np.ndarray, bool]:
+    """logit(threshold) per voice, and whether any voice is forced on (0) or off (1). Cached:
+    thresholds change when a performer moves a slider, logits on every request."""
+    thr = np.frombuffer(thresholds, np.float64)
+    clipped = np.clip(thr, 1e-6, 1 - 1e-6)
+    return np.log(clipped / (1.0 - clipped)), bool(thr.min() <= 0 or thr.max() >= 1)

@@ -54,3 +54,9 @@ class UnsafeModelError(ModelError):
 
 class PortInUseError(PdbridgeError):
     exit_code = ExitCode.PORT_IN_USE
+
+
+class UsageError(PdbridgeError):
+    """A command line that asks for something unsafe or impossible (argparse cannot tell)."""
+
+    exit_code = ExitCode.USAGE

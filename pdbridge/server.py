@@ -10,12 +10,18 @@ A client (a sender address) is served by one worker at a time, so its replies co
 order its requests arrived. A `/decode` or `/interpolate` still waiting is dropped when a newer one
 of the same kind from the same client arrives (latest wins while a slider sweeps). Each client's
 queue is bounded; a request that does not fit gets `/error ... server busy` at once.
+
+Who may talk to it: the server listens on loopback unless started with `allow_remote`, and answers
+only senders on loopback or in `allow` (networks). The decision is made once per sender host and
+cached, so the receiver pays one dict lookup per datagram. See docs/reliability.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import gc
+import ipaddress
 import logging
 import queue
 import signal
@@ -26,7 +32,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from pdbridge import __version__
-from pdbridge.errors import PdbridgeError
+from pdbridge.errors import PdbridgeError, PortInUseError, UsageError
 from pdbridge.osc_codec import Message, OscError, decode, read_address
 from pdbridge.protocol import LATEST_WINS, PROTOCOL_VERSION, Protocol, error_reply
 
@@ -35,6 +41,8 @@ log = logging.getLogger(__name__)
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 1415
 MAX_UDP = 65535  # receive buffer: larger than any UDP datagram, so nothing is cut silently
+DEFAULT_EXPORT_DIR = "~/pdbridge-exports"
+MAX_SENDER_CACHE = 4096  # allow-list decisions remembered (sender hosts)
 
 
 @dataclass
@@ -48,6 +56,35 @@ class ServerConfig:
     queue_size: int = 32  # requests waiting per client before "server busy"
     max_request: int = 32768  # bytes; an 8-bar pattern is about 14 KB
     max_clients: int = 256
+    allow_remote: bool = False  # listening on a non-loopback address must be asked for
+    allow: list[str] = field(default_factory=list)  # client networks besides loopback
+    models_dirs: list[str] = field(default_factory=list)  # /load folders besides shipped models/
+    export_dir: str | None = DEFAULT_EXPORT_DIR  # where /export writes; None: /export is off
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(socket.gethostbyname(host)).is_loopback
+    except (OSError, ValueError):
+        return False
+
+
+def check_host(config: ServerConfig) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Refuse a non-loopback address without `allow_remote`; the allowed client networks."""
+    if not is_loopback(config.host) and not config.allow_remote:
+        raise UsageError(
+            f"--host {config.host} would let other computers reach the server; "
+            "add --allow-remote (and --allow NETWORK for each network that may send) to mean it"
+        )
+    networks = [ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128")]
+    for text in config.allow:
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+        except ValueError:
+            raise UsageError(
+                f"--allow {text}: not an address or network (e.g. 192.168.1.0/24)"
+            ) from None
+    return networks
 
 
 class _Client:
@@ -68,13 +105,23 @@ class Server:
     def __init__(self, protocol: Protocol, config: ServerConfig) -> None:
         self.protocol = protocol
         self.config = config
+        self._networks = check_host(config)
+        self._sender_ok: dict[str, bool] = {}  # allow-list decision per sender host
+        self.refused = 0  # datagrams dropped from senders not allowed
+        self._refused_logged = 0.0
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         try:
             self.sock.bind((config.host, config.port))
         except OSError as e:
             self.sock.close()
-            raise PdbridgeError(f"cannot listen on {config.host}:{config.port}: {e}") from None
+            where = f"{config.host}:{config.port}"
+            if e.errno == errno.EADDRINUSE:
+                raise PortInUseError(
+                    f"cannot listen on {where}: the port is in use (another pdbridge serve?); "
+                    "stop it or choose another with --port"
+                ) from None
+            raise PdbridgeError(f"cannot listen on {where}: {e.strerror or e}") from None
         self._clients: dict[tuple, _Client] = {}
         self._lock = threading.Lock()
         self._ready: queue.SimpleQueue[_Client | None] = queue.SimpleQueue()
@@ -127,6 +174,7 @@ class Server:
 
     def _receive(self) -> None:
         reply_port = self.config.reply_port
+        sender_ok = self._sender_ok
         while True:
             try:
                 data, sender = self.sock.recvfrom(MAX_UDP)
@@ -136,6 +184,10 @@ class Server:
                 continue  # e.g. an ICMP error reported on the socket
             if self._stopping:
                 return
+            allowed = sender_ok.get(sender[0])
+            if not allowed and not (allowed is None and self._judge(sender[0])):
+                self._refuse(sender)
+                continue
             reply_to = sender if reply_port is None else (sender[0], reply_port)
             if len(data) > self.config.max_request:
                 self._send(
@@ -161,6 +213,28 @@ class Server:
                     ),
                     reply_to,
                 )
+
+    def _judge(self, host: str) -> bool:
+        """Is `host` allowed? Decided once per host, then read from the cache."""
+        try:
+            address = ipaddress.ip_address(host)
+            allowed = any(address in network for network in self._networks)
+        except ValueError:
+            allowed = False
+        if len(self._sender_ok) >= MAX_SENDER_CACHE:  # many spoofed senders: start over
+            self._sender_ok.clear()
+        self._sender_ok[host] = allowed
+        return allowed
+
+    def _refuse(self, sender: tuple) -> None:
+        """Drop without a reply (a reply would help a spoofer); log at most once a second."""
+        self.refused += 1
+        now = time.monotonic()
+        if now - self._refused_logged >= 1.0:
+            self._refused_logged = now
+            log.debug(
+                "dropped a datagram from %s:%s (not allowed; %d so far)", *sender[:2], self.refused
+            )
 
     def _enqueue(self, sender: tuple, reply_to: tuple, message: Message) -> bool:
         with self._lock:
@@ -238,6 +312,33 @@ def configure(parser: argparse.ArgumentParser, command_name: str) -> None:
         default=c.queue_size,
         help=f"requests that may wait per client before 'server busy' (default {c.queue_size})",
     )
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow --host to be an address other computers can reach (prints a warning); "
+        "without it only loopback (127.0.0.1, localhost) is accepted",
+    )
+    parser.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="NETWORK",
+        help="a client address or network that may send requests, e.g. 192.168.1.0/24; "
+        "repeatable. Loopback is always allowed; datagrams from others are dropped unanswered",
+    )
+    parser.add_argument(
+        "--models-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a folder /load may read checkpoints from, besides the shipped models; repeatable",
+    )
+    parser.add_argument(
+        "--export-dir",
+        default=c.export_dir,
+        metavar="DIR",
+        help=f"the folder /export writes MIDI files into (default {c.export_dir})",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> ServerConfig:
@@ -249,17 +350,42 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         workers=max(1, args.workers),
         torch_threads=max(1, args.torch_threads),
         queue_size=max(1, args.queue_size),
+        allow_remote=args.allow_remote,
+        allow=list(args.allow),
+        models_dirs=list(args.models_dir),
+        export_dir=args.export_dir,
     )
+
+
+def add_model(engine: object, path: object) -> tuple[object, str]:
+    """A new engine with the checkpoint at `path` added (or replacing one of its name), for
+    `/load`. The current engine is left untouched, so a bad file changes nothing."""
+    from pdbridge import checkpoint
+    from pdbridge.engine import Engine
+
+    new = checkpoint.load(path)
+    current = [engine.checkpoint(m.name) for m in engine.models()]
+    models = [new if c.name == new.name else c for c in current]
+    if new.name not in {c.name for c in current}:
+        models.append(new)
+    return Engine(models), new.name
 
 
 def build_protocol(config: ServerConfig) -> Protocol:
     """Load the models (this imports torch) and wrap them in a `Protocol`."""
-    import torch
+    from pdbridge import checkpoint
+    from pdbridge.engine import Controls, Engine, configure_torch
 
-    torch.set_num_threads(config.torch_threads)
-    from pdbridge.engine import Controls, Engine
+    configure_torch(config.torch_threads)
 
-    return Protocol(Engine.load(config.models), Controls, max_clients=config.max_clients)
+    return Protocol(
+        Engine.load(config.models),
+        Controls,
+        max_clients=config.max_clients,
+        load_model=add_model,
+        model_dirs=[checkpoint.models_dir(), *config.models_dirs],
+        export_dir=config.export_dir,
+    )
 
 
 def ready_line(server: Server, protocol: Protocol) -> str:
@@ -279,17 +405,25 @@ def ready_line(server: Server, protocol: Protocol) -> str:
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     started = time.monotonic()
-    protocol = build_protocol(config)
-    gc.freeze()  # the loaded models never die: keep the collector from walking them mid-beat
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with Server(protocol, config) as server:
-        print(ready_line(server, protocol), flush=True)
-        log.debug("ready in %.2f s", time.monotonic() - started)
-        try:
+    check_host(config)  # before the models load: a refused address fails at once
+    if not is_loopback(config.host):
+        allowed = " ".join(config.allow) or "none (loopback only: add --allow NETWORK)"
+        log.warning(
+            "listening on %s: other computers can reach this server; allowed clients: %s",
+            config.host,
+            allowed,
+        )
+    try:  # Ctrl-C at any moment, even while the models load, is a clean stop
+        protocol = build_protocol(config)
+        gc.freeze()  # the loaded models never die: keep the collector from walking them mid-beat
+        with Server(protocol, config) as server:
+            print(ready_line(server, protocol), flush=True)
+            log.debug("ready in %.2f s", time.monotonic() - started)
             while not stop.wait(0.5):
                 pass
-        except KeyboardInterrupt:
-            pass
+    except KeyboardInterrupt:
+        pass
     print("pdbridge serve: stopped", flush=True)
     return 0

@@ -18,6 +18,7 @@ import torch
 from tiny_models import Z_DIM, make_tiny_models
 
 from pdbridge.engine import Controls, Engine
+from pdbridge.errors import ExitCode
 from pdbridge.osc_codec import decode, encode
 from pdbridge.protocol import Protocol
 from pdbridge.server import Server, ServerConfig
@@ -288,8 +289,39 @@ def test_serve_reports_a_port_in_use(model_paths):
             text=True,
             timeout=60,
         )
-    assert result.returncode == 1
-    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert result.returncode == ExitCode.PORT_IN_USE
+    assert f"cannot listen on 127.0.0.1:{port}: the port is in use" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1  # one line, no traceback
+
+
+def test_ctrl_c_while_models_load_is_a_clean_stop(model_paths):
+    """A user pressing Ctrl-C before the server is ready gets exit 0 and no traceback."""
+    cmd = [sys.executable, "-m", "pdbridge", "serve", "--port", str(free_port())]
+    proc = subprocess.Popen(
+        [*cmd, "--model", model_paths[0]],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPROFILEIMPORTTIME": "1"},
+    )
+    try:
+        # The import-time log shows torch in: the models load next. Interrupt there.
+        watchdog = threading.Timer(60, proc.kill)  # never hang the suite on a missed line
+        watchdog.start()
+        line = "?"
+        while line and line.split("|")[-1].strip() != "torch":
+            line = proc.stderr.readline()
+        watchdog.cancel()
+        assert proc.poll() is None, "the server ended before it could be interrupted"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err[-2000:]
+        assert "Traceback" not in err
+        assert "stopped" in out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def test_bench_quick_smoke_run(model_paths):

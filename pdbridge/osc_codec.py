@@ -201,13 +201,15 @@ def decode(data: bytes) -> Message:
             n = _INT.unpack_from(data, pos)[0]
             if n < 0:
                 raise OscError("negative blob size")
+            if pos + 4 + n > size:  # refuse a declared size before taking anything for it
+                raise OscError(f"blob size {n} larger than the datagram ({size} bytes)")
             value = data[pos + 4 : pos + 4 + n]
             pos += 4 + ((n + 3) & ~3)
             runs.append(("b", 1, 0, value))
         elif tag in _FIXED_SIZE:
             width = _FIXED_SIZE[tag]
             if pos + width > size:
-                break  # reported below
+                raise OscError(f"datagram too short for its type tags ,{tags} ({size} bytes)")
             if tag in _FIXED_FORMAT:
                 value = struct.unpack_from(_FIXED_FORMAT[tag], data, pos)[0]
             else:

@@ -103,7 +103,12 @@ def test_message_without_type_tags_has_no_arguments():
         (b"/x\0\0,s\0\0abcd", "not NUL-terminated"),
         (b"/x\0\0,q\0\0", "unknown OSC type tag"),
         (b"/\xff\xfe\0", "UTF-8"),
-        (b"/x\0\0,b\0\0" + struct.pack(">i", 100) + b"abcd", "too short"),
+        (b"/x\0\0,b\0\0" + struct.pack(">i", 100) + b"abcd", "blob size 100 larger"),
+        (b"/x\0\0,b\0\0" + struct.pack(">i", 2**31 - 1), "blob size 2147483647 larger"),
+        (b"/x\0\0,b\0\0" + struct.pack(">i", -4), "negative blob size"),
+        (b"/x\0\0,f" + b"f" * 10_000 + b"\0\0", "too short for its 10001 floats"),
+        (b"/x\0\0,fsf\0\0\0\0" + struct.pack(">f", 1.0), "not NUL"),
+        (b"/x\0\0,ih\0" + struct.pack(">i", 1), "too short"),
     ],
 )
 def test_malformed_datagrams_raise_one_line_errors(data, reason):

@@ -102,6 +102,7 @@ class Protocol:
         self.model_dirs = list(model_dirs)
         self.export_dir = export_dir
         self._load_lock = threading.Lock()
+        self._loaded_files: dict[Path, tuple[tuple[int, int], str]] = {}  # path -> (stat, name)
         self._infos = list(engine.models())  # fixed once loaded; asked on every request
         self.max_clients = max_clients
         self._clients: OrderedDict[object, ClientState] = OrderedDict()
@@ -441,13 +442,20 @@ class Protocol:
             raise RequestError("loading models is off on this server")
         path = confine(requested, self.model_dirs, MODEL_SUFFIXES)
         with self._load_lock:  # one load at a time; requests meanwhile use the current engine
-            loaded = {m.name for m in self._infos}
-            if len(loaded) >= MAX_MODELS and path.stem not in loaded:
-                raise RequestError(f"{MAX_MODELS} models loaded already; restart to load others")
-            engine, name = self.load_model(self.engine, path)
-            # Engine first: a request that sees the new model list then finds the model in it.
-            self.engine = engine
-            self._infos = list(engine.models())
+            stat = path.stat()
+            seen = self._loaded_files.get(path)
+            # The same unchanged file again: nothing to do (a reload costs time and memory).
+            if seen is not None and seen[0] == (stat.st_mtime_ns, stat.st_size):
+                name = seen[1]
+            else:
+                loaded = {m.name for m in self._infos}
+                if len(loaded) >= MAX_MODELS and path.stem not in loaded:
+                    raise RequestError(f"{MAX_MODELS} models loaded already; restart for others")
+                engine, name = self.load_model(self.engine, path)
+                # Engine first: a request that sees the new model list finds the model in it.
+                self.engine = engine
+                self._infos = list(engine.models())
+                self._loaded_files[path] = ((stat.st_mtime_ns, stat.st_size), name)
         task = next(m.task for m in self._infos if m.name == name)
         log.info("loaded model %s (%s) from %s", name, task, path)
         return encode("/ok", "load", name, task)

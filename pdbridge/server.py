@@ -19,6 +19,7 @@ cached, so the receiver pays one dict lookup per datagram. See docs/reliability.
 from __future__ import annotations
 
 import argparse
+import copy
 import errno
 import gc
 import ipaddress
@@ -364,11 +365,15 @@ def add_model(engine: object, path: object) -> tuple[object, str]:
     from pdbridge.engine import Engine
 
     new = checkpoint.load(path)
-    current = [engine.checkpoint(m.name) for m in engine.models()]
-    models = [new if c.name == new.name else c for c in current]
-    if new.name not in {c.name for c in current}:
-        models.append(new)
-    return Engine(models), new.name
+    # Build (and freeze with TorchScript) only the new model: rebuilding the others would trace
+    # them again, and every trace stays in TorchScript's global cache. Until Engine offers this
+    # itself, the merged engine shares the current one's models and frozen functions.
+    fresh = Engine([new])
+    merged = copy.copy(engine)
+    merged._models = {**engine._models, new.name: new}  # a replaced model keeps its place
+    merged._vae_fns = {k: v for k, v in engine._vae_fns.items() if k != new.name}
+    merged._vae_fns.update(fresh._vae_fns)
+    return merged, new.name
 
 
 def build_protocol(config: ServerConfig) -> Protocol:

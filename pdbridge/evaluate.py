@@ -27,7 +27,7 @@ import torch
 
 from pdbridge import checkpoint, metrics
 from pdbridge.checkpoint import Checkpoint
-from pdbridge.engine import Controls, Engine, draw_hits
+from pdbridge.engine import Controls, Engine, configure_torch, draw_hits
 from pdbridge.errors import BadInputError
 from pdbridge.models.registry import task_input
 from pdbridge.pattern import NUM_VOICES, clean_array
@@ -131,9 +131,10 @@ def next_step_scores(ckpt: Checkpoint, x: np.ndarray) -> dict[str, float]:
 
 
 def measure_latency(ckpt: Checkpoint, pattern: np.ndarray) -> dict[str, float]:
-    """Median microseconds per engine call, batch 1, on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    """Median microseconds per engine call, batch 1, on one thread, torch set up as the server
+    runs it (`configure_torch`)."""
+    threads, mkldnn = torch.get_num_threads(), torch.backends.mkldnn.enabled
+    configure_torch(1)
     try:
         engine = Engine([ckpt])
         controls = Controls(temperature=0.0, seed=0)
@@ -152,6 +153,7 @@ def measure_latency(ckpt: Checkpoint, pattern: np.ndarray) -> dict[str, float]:
         return {name: _p50_us(fn) for name, fn in calls.items()}
     finally:
         torch.set_num_threads(threads)
+        torch.backends.mkldnn.enabled = mkldnn
 
 
 def _p50_us(fn) -> float:

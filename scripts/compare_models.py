@@ -21,10 +21,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from pdbridge import checkpoint, evaluate, styles, task_metrics
 from pdbridge.dataset import DatasetConfig, load_windows
+from pdbridge.engine import configure_torch
 
 
 def label(ckpt: checkpoint.Checkpoint) -> str:
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
 
-    torch.set_num_threads(1)
+    configure_torch(1)  # as the server runs the models
     windows = load_windows(args.data, DatasetConfig(), show_progress=False)
     train, val = windows.where(split="train"), windows.where(split=args.split)
     out: dict = {"split": args.split, "windows": len(val), "vae": [], "tasks": {}}

@@ -244,6 +244,8 @@ class Server:
                 if len(self._clients) >= self.config.max_clients:
                     for key in [k for k, c in self._clients.items() if not c.scheduled]:
                         del self._clients[key]
+                    if len(self._clients) >= self.config.max_clients:
+                        return False  # every client has work waiting: busy, and bounded
                 client = self._clients[sender] = _Client(sender, reply_to)
             pending = client.pending
             if message.address in LATEST_WINS and pending:

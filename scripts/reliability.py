@@ -1,0 +1,815 @@
+"""Reliability and security checks of `pdbridge serve`, with figures (see docs/reliability.md).
+
+    python scripts/reliability.py fuzz|flood|faults|security|all [--quick] [--json]
+                                  [--model NAME_OR_PATH ...] [--cases N] [--seconds S] [--seed N]
+
+- fuzz:     a seeded mutational fuzzer (valid requests for every address, then truncated, retyped,
+            recounted, NaN/inf, huge and empty lists, bundles, unknown addresses, raw bytes), one
+            datagram at a time against a real `pdbridge serve` process; python-osc's parser says
+            which datagrams are well-formed OSC, and every one of those must be answered.
+- flood:    four clients send as fast as their replies let them (64 in flight each, more than the
+            server queues) while a fifth pings every 20 ms; worst /ping, memory, then normal use.
+- faults:   bad model files at start-up (exit code and message) and through /load at run time
+            (the current model keeps serving), a port in use, clients that vanish mid-sweep.
+- security: loopback by default, the allow-list, a malicious pickle, files named by requests
+            kept inside their folders, sizes from the network bounded before allocation.
+
+The full run uses the shipped default models as a user would; `--quick` is the short version the
+test suite runs (tests/test_reliability.py). Every figure is measured here, none is assumed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import logging
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from pdbridge.osc_codec import decode, encode
+
+READY = re.compile(r"serving udp://([\d.]+):(\d+)")
+WELL_FORMED_ADDRESS = re.compile(r"^/[a-z]+$")
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def rss_kb(pid: int | None = None) -> dict[str, int]:
+    """Resident memory now and at its peak (VmRSS, VmHWM) of a process, in KB."""
+    status = Path(f"/proc/{pid or os.getpid()}/status").read_text()
+    return {k: int(re.search(rf"{k}:\s+(\d+)", status).group(1)) for k in ("VmRSS", "VmHWM")}
+
+
+def osc_well_formed(data: bytes) -> bool:
+    """python-osc's parser is the oracle: can it read this datagram as a message or a bundle?"""
+    from pythonosc.osc_bundle import OscBundle
+    from pythonosc.osc_message import OscMessage
+
+    logging.disable(logging.WARNING)  # python-osc warns about each tag it does not know
+    try:
+        if OscBundle.dgram_is_bundle(data):
+            OscBundle(data)
+        else:
+            OscMessage(data)
+        return True
+    except Exception:
+        return False
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+class Udp:
+    """A client socket that sends bytes and reads decoded replies (None on timeout)."""
+
+    def __init__(self, address: tuple[str, int], timeout: float = 2.0, bind: str = "127.0.0.1"):
+        self.address = address
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((bind, 0))
+        self.sock.settimeout(timeout)
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendto(data, self.address)
+
+    def receive(self):
+        try:
+            return decode(self.sock.recv(1 << 16))
+        except (TimeoutError, ConnectionRefusedError):
+            return None
+
+    def ask(self, address: str, *args: object):
+        self.send(encode(address, *args))
+        return self.receive()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class ServeProcess:
+    """`python -m pdbridge serve` on a free port, its log in a file, stopped with SIGTERM."""
+
+    def __init__(self, models: list[str], folder: Path, *extra: str) -> None:
+        self.log_path = folder / f"serve-{time.monotonic_ns()}.log"
+        cmd = [sys.executable, "-m", "pdbridge", "serve", "--port", "0"]
+        for m in models:
+            cmd += ["--model", m]
+        cmd += ["--models-dir", str(folder), "--export-dir", str(folder / "exports"), *extra]
+        self._log = open(self.log_path, "w")  # noqa: SIM115 (closed in stop)
+        self.proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        line = self.proc.stdout.readline()
+        found = READY.search(line)
+        if not found:
+            self.stop()
+            raise RuntimeError(f"pdbridge serve did not start: {line!r} {self.log()[-2000:]}")
+        self.address = (found.group(1), int(found.group(2)))
+
+    def rss(self) -> dict[str, int]:
+        return rss_kb(self.proc.pid)
+
+    def log(self) -> str:
+        if not self._log.closed:
+            self._log.flush()
+        return self.log_path.read_text()
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+        return self.proc.returncode
+
+    def __enter__(self) -> ServeProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def log_failures(log: str) -> dict[str, int]:
+    """Unhandled exceptions in a server log: tracebacks and ERROR lines."""
+    return {
+        "tracebacks": log.count("Traceback"),
+        "error_lines": sum(line.startswith(("ERROR", "CRITICAL")) for line in log.splitlines()),
+    }
+
+
+def protocol_addresses() -> list[str]:
+    """Every address the protocol serves, asked of `Protocol` itself (never a copied list)."""
+    from pdbridge.protocol import Protocol
+
+    class NoEngine:
+        def models(self) -> list:
+            return []
+
+    return Protocol(NoEngine(), dict).addresses
+
+
+def model_shape(udp: Udp) -> tuple[int, int]:
+    reply = udp.ask("/model")
+    return int(reply.args[2]), int(reply.args[3])  # z_dim, steps
+
+
+# ---------------------------------------------------------------------------- fuzz
+
+
+def _osc_string(b: bytes) -> bytes:
+    return b + b"\0" * (4 - len(b) % 4)
+
+
+def raw_message(address: bytes, args: list[tuple[str, object]]) -> bytes:
+    """Any typed argument list as OSC bytes, tags as given (so they may be wrong on purpose)."""
+    tags, parts = b",", []
+    for tag, value in args:
+        tags += tag.encode()
+        if tag == "f":
+            parts.append(struct.pack(">f", value))
+        elif tag == "i":
+            parts.append(struct.pack(">i", value))
+        elif tag in "hd":
+            parts.append(struct.pack(">q" if tag == "h" else ">d", value))
+        elif tag == "s":
+            parts.append(_osc_string(value.encode("utf-8", "surrogatepass")))
+        elif tag == "b":
+            parts.append(struct.pack(">i", len(value)) + value + b"\0" * (-len(value) % 4))
+    return _osc_string(address) + _osc_string(tags) + b"".join(parts)
+
+
+class Fuzzer:
+    """Seeded datagrams: valid requests for every address, then mutated (see the module doc)."""
+
+    SPECIAL = [float("nan"), float("inf"), float("-inf"), 1e38, -1e38, 1e-45, -0.0, 2.5, -1.0]
+    NAMES = ["a", "b", "funk", "none", "kick", "conv_vae", "mlp_vae", "tiny", "", "é", "x" * 300]
+    LOADABLE = "fuzz_model"  # a copy of the first model in the server's --models-dir
+    FILES = ["nope", "../models/x", "/etc/passwd", "exports/../../x", "beat.mid", "b.mid"]
+
+    def __init__(self, seed: int, z_dim: int, steps: int, addresses: list[str]) -> None:
+        self.rng = random.Random(seed)
+        self.np = np.random.default_rng(seed)
+        self.z_dim, self.steps, self.addresses = z_dim, steps, addresses
+
+    def floats(self, n: int) -> list[tuple[str, object]]:
+        return [("f", float(v)) for v in self.np.random(n)]
+
+    def pattern(self, steps: int | None = None) -> list[tuple[str, object]]:
+        steps = steps or self.steps
+        a = self.np.random((steps, 27)).astype(np.float32)
+        a[:, :9] = a[:, :9] > 0.7
+        a[:, 18:] -= 0.5
+        return [("f", float(v)) for v in a.ravel()]
+
+    def valid(self, address: str) -> list[tuple[str, object]]:
+        r = self.rng
+        slot = r.choice([("s", "a"), ("s", "b"), ("f", 0.0), ("f", 1.0)])
+        voice = r.choice([("f", float(r.randrange(9))), ("s", "snare")])
+        return {
+            "/sample": r.choice([[], [("f", r.uniform(0, 2))], [("f", 1.0), ("f", 7.0)]]),
+            "/encode": self.pattern(),
+            "/decode": self.floats(self.z_dim),
+            "/store": [slot, *r.choice([[], self.pattern(), self.floats(self.z_dim)])],
+            "/interpolate": [("f", r.random())],
+            "/humanize": self.pattern(),
+            "/drumify": self.pattern(),
+            "/continue": self.pattern(16 * r.randint(1, 3)) + r.choice([[], [("f", 1.0)]]),
+            "/temperature": [("f", r.uniform(0, 3))],
+            "/seed": [("f", float(r.choice([-1, 3, 12345])))],
+            "/threshold": r.choice([[("f", r.random())], [voice, ("f", r.random())]]),
+            "/density": r.choice([[("f", r.random())], [voice, ("f", r.random())]]),
+            "/style": [("s", r.choice(["funk", "rock", "none", "jazz"]))],
+            "/model": r.choice([[], [("s", r.choice(self.NAMES[5:8]))]]),
+            # a real /load is rare: the first reads and checks a whole file, later ones find it
+            # unchanged and skip the work
+            "/load": [("s", self.LOADABLE if r.random() < 0.03 else r.choice(self.FILES))],
+            "/export": [("s", r.choice(["beat.mid", "b.mid", "sub/c.mid"]))],
+        }.get(address, [])
+
+    def case(self) -> bytes:
+        r = self.rng
+        kind = r.random()
+        if kind < 0.04:  # raw bytes, sometimes with a leading '/'
+            data = self.np.bytes(r.choice([0, 1, 3, 4, 8, 64, 700, 3000]))
+            return (b"/" + data) if r.random() < 0.5 else data
+        if kind < 0.07:  # a bundle holding a valid request
+            inner = encode("/ping") if r.random() < 0.5 else raw_message(b"/sample", [])
+            return b"#bundle\0" + bytes(8) + struct.pack(">i", len(inner)) + inner
+        address = r.choice(self.addresses).encode()
+        args = self.valid(address.decode())
+        kind = r.random()
+        if kind < 0.25:
+            pass  # valid as is
+        elif kind < 0.35:  # unknown or odd address
+            address = r.choice([b"/dance", b"/SAMPLE", address + b"/x", b"/", b"/" + b"z" * 500])
+        elif kind < 0.5:  # wrong argument count
+            if args and r.random() < 0.5:
+                del args[r.randrange(len(args)) :]
+            else:
+                args += self.floats(r.choice([1, 2, 27, self.z_dim]))
+        elif kind < 0.62:  # wrong types
+            for _ in range(r.randint(1, 3)):
+                i = r.randrange(len(args) + 1)
+                new = r.choice(
+                    [("s", r.choice(self.NAMES)), ("i", r.randint(-(2**31), 2**31 - 1)),
+                     ("h", r.randint(-(2**63), 2**63 - 1)), ("d", r.choice(self.SPECIAL)),
+                     ("b", self.np.bytes(r.randrange(9))), ("T", None), ("F", None),
+                     ("N", None), ("I", None), ("f", r.choice(self.SPECIAL))]
+                )  # fmt: skip
+                args[i : i + 1] = [new]
+        elif kind < 0.72:  # NaN, infinity, huge and odd numbers
+            for _ in range(r.randint(1, 4)):
+                if args:
+                    args[r.randrange(len(args))] = ("f", r.choice(self.SPECIAL))
+        elif kind < 0.8:  # enormous or empty lists
+            args = r.choice([[], self.floats(r.choice([2000, 4000, 8000, 9000]))])
+        data = raw_message(address, args)
+        kind = r.random()
+        if kind < 0.1:  # truncated
+            data = data[: r.randrange(len(data) + 1)]
+        elif kind < 0.2:  # bytes flipped
+            b = bytearray(data)
+            for _ in range(r.randint(1, 8)):
+                b[r.randrange(len(b))] = r.randrange(256)
+            data = bytes(b)
+        elif kind < 0.23:  # a lying blob size in front of the data
+            data = raw_message(address, [("b", b"xy")])
+            data = data[:-8] + struct.pack(">i", r.choice([2**31 - 1, 1 << 20, -8])) + b"xy\0\0"
+        return data
+
+
+def fuzz(models: list[str], cases: int, seed: int, folder: Path) -> dict:
+    """Fuzz a real server: every well-formed datagram must be answered, nothing may crash."""
+    from pdbridge import checkpoint
+
+    shutil.copy(checkpoint.resolve(models[0])[0], folder / f"{Fuzzer.LOADABLE}.pt")
+    with ServeProcess(models, folder) as server:
+        udp = Udp(server.address, timeout=5.0)
+        z_dim, steps = model_shape(udp)
+        fuzzer = Fuzzer(seed, z_dim, steps, protocol_addresses())
+        counts = dict.fromkeys(
+            ["well_formed", "answered", "error_replies", "pattern_replies", "internal_errors",
+             "unanswered_well_formed", "unanswered_malformed"], 0
+        )  # fmt: skip
+        memory = []
+        started = time.monotonic()
+        for i in range(cases):
+            data = fuzzer.case()
+            well_formed = osc_well_formed(data)
+            counts["well_formed"] += well_formed
+            udp.send(data)
+            reply = udp.receive()
+            if reply is None:
+                counts["unanswered_well_formed" if well_formed else "unanswered_malformed"] += 1
+                if server.proc.poll() is not None:
+                    break
+                continue
+            counts["answered"] += 1
+            if reply.address == "/error":
+                counts["error_replies"] += 1
+                if "internal error" in str(reply.args[-1]):
+                    counts["internal_errors"] += 1
+                    print(f"internal error after {data[:80]!r}: {reply.args}", file=sys.stderr)
+            elif reply.address == "/pattern":
+                counts["pattern_replies"] += 1
+            if i in (min(1000, cases // 10), cases // 2) or i == cases - 1:
+                memory.append(server.rss()["VmRSS"])
+        seconds = time.monotonic() - started
+        alive = server.proc.poll() is None and udp.ask("/ping") is not None
+        rss = server.rss() if alive else {"VmRSS": 0, "VmHWM": 0}
+        udp.close()
+        exit_code = server.stop()
+        failures = log_failures(server.log())
+    return {
+        "cases": i + 1,
+        "seed": seed,
+        "seconds": round(seconds, 1),
+        **counts,
+        **failures,
+        "crashes": int(not alive),
+        "exit_code_after_sigterm": exit_code,
+        "rss_mb_after_warmup": round(memory[0] / 1024, 1),
+        "rss_mb_half": round(memory[1] / 1024, 1) if len(memory) > 2 else None,
+        "rss_mb_end": round(memory[-1] / 1024, 1),
+        "rss_mb_peak": round(rss["VmHWM"] / 1024, 1),
+    }
+
+
+# ---------------------------------------------------------------------------- flood
+
+
+def flood_client(address, seconds: float, seed: int, z_dim: int, window: int) -> tuple[int, int]:
+    """One client sending as fast as its replies let it: up to `window` requests in flight.
+    Runs in its own process (`reliability.py flood-client ...`), so it never slows the pinger."""
+    rng = np.random.default_rng(seed)
+    requests = [
+        encode("/decode", rng.standard_normal(z_dim).astype(np.float32)),
+        encode("/sample"),
+        encode("/ping"),
+        encode("/temperature", 0.5),
+        encode("/decode", 1.0),  # wrong count: an error
+        b"not osc at all!!",
+    ]
+    weights = np.array([40, 20, 20, 10, 5, 5], np.float64)
+    order = rng.choice(len(requests), size=4096, p=weights / weights.sum())
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.05)
+    sent = received = in_flight = 0
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        while in_flight < window:
+            sock.sendto(requests[order[sent % 4096]], address)
+            sent += 1
+            in_flight += 1
+        try:
+            while True:
+                sock.recv(1 << 16)
+                received += 1
+                in_flight -= 1
+                sock.settimeout(0)
+        except (BlockingIOError, TimeoutError):
+            if sock.gettimeout() != 0:
+                in_flight = 0  # nothing for 50 ms: the rest were dropped (latest wins)
+        sock.settimeout(0.05)
+    sock.close()
+    return sent, received
+
+
+def flood(models: list[str], seconds: float, clients: int, folder: Path, window: int = 64) -> dict:
+    with ServeProcess(models, folder) as server:
+        udp = Udp(server.address, timeout=1.0)
+        z_dim, _ = model_shape(udp)
+        for _ in range(20):  # warm up: first calls allocate
+            udp.ask("/sample")
+        before = server.rss()["VmRSS"]
+        host, port = server.address
+        procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    __file__,
+                    "flood-client",
+                    host,
+                    str(port),
+                    str(seconds),
+                    str(i),
+                    str(z_dim),
+                    str(window),
+                ],
+                stdout=subprocess.PIPE,
+                text=True,
+            )  # fmt: skip
+            for i in range(clients)
+        ]
+        time.sleep(1.0)  # let the clients start sending
+        pings, lost, peak = [], 0, before
+        end = time.monotonic() + seconds - 1.5
+        while time.monotonic() < end:
+            t0 = time.perf_counter()
+            reply = udp.ask("/ping")
+            if reply is None or reply.address != "/pong":
+                lost += 1
+            else:
+                pings.append(time.perf_counter() - t0)
+            peak = max(peak, server.rss()["VmRSS"])
+            time.sleep(0.02)
+        totals = [tuple(map(int, p.communicate(timeout=seconds + 30)[0].split())) for p in procs]
+        time.sleep(0.5)
+        after = server.rss()["VmRSS"]
+        sample = udp.ask("/sample")
+        normal = (
+            udp.ask("/ping").address == "/pong"
+            and sample.address == "/pattern"
+            and udp.ask("/model").address == "/model"
+        )
+        udp.close()
+        server.stop()
+        failures = log_failures(server.log())
+    ms = np.array(pings) * 1000
+    return {
+        "clients": clients,
+        "seconds": seconds,
+        "window": window,
+        "requests_sent": sum(s for s, _ in totals),
+        "replies_received": sum(r for _, r in totals),
+        "pings": len(pings),
+        "pings_lost": lost,
+        "ping_ms_p50": round(float(np.median(ms)), 2),
+        "ping_ms_p99": round(float(np.percentile(ms, 99)), 2),
+        "ping_ms_worst": round(float(ms.max()), 2),
+        "rss_mb_before": round(before / 1024, 1),
+        "rss_mb_peak": round(peak / 1024, 1),
+        "rss_mb_after": round(after / 1024, 1),
+        "serves_normally_after": normal,
+        **failures,
+        "loadavg_1min": float(Path("/proc/loadavg").read_text().split()[0]),
+    }
+
+
+# ---------------------------------------------------------------------------- fault files
+
+
+class Malicious:
+    """Pickles as a call to `open(marker, "w")`: loading it with code execution creates a file."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def make_fault_files(folder: Path, good: Path, marker: Path) -> dict[str, Path]:
+    """Bad checkpoints beside a good one's bytes: each kind of fault the issue names."""
+    import torch
+
+    folder.mkdir(parents=True, exist_ok=True)
+    raw = good.read_bytes()
+    data = torch.load(good, map_location="cpu", weights_only=True)
+    files = {"missing": folder / "missing.pt"}
+    (folder / "truncated.pt").write_bytes(raw[: len(raw) // 2])
+    (folder / "empty.pt").write_bytes(b"")
+    corrupt = bytearray(raw)
+    corrupt[:4096] = random.Random(0).randbytes(4096)
+    (folder / "corrupt.pt").write_bytes(bytes(corrupt))
+    torch.save({"hello": "world"}, folder / "not_pdbridge.pt")
+    torch.save({**data, "format_version": 99}, folder / "wrong_version.pt")
+    state = dict(data["state_dict"])
+    key = next(k for k, v in state.items() if v.ndim == 2)
+    state[key] = torch.zeros(state[key].shape[0] + 1, state[key].shape[1])
+    torch.save({**data, "state_dict": state}, folder / "wrong_shape.pt")
+    torch.save({"format": "pdbridge-checkpoint", "payload": Malicious(marker)}, folder / "evil.pt")
+    for name in ("truncated", "empty", "corrupt", "not_pdbridge", "wrong_version", "wrong_shape"):
+        files[name] = folder / f"{name}.pt"
+    files["unsafe_pickle"] = folder / "evil.pt"
+    return files
+
+
+def run_cli(argv: list[str]) -> tuple[int, str]:
+    """`pdbridge ...` in this process: its exit code and what it printed on stderr."""
+    from pdbridge.cli import main
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = main(argv)
+    return code, err.getvalue().strip()
+
+
+def in_process_server(models: list[str], model_dirs: list[Path], export_dir: Path, **config):
+    """A real `Server` in this process (its client tables can be counted), with /load."""
+    from pdbridge.engine import Controls, Engine
+    from pdbridge.protocol import Protocol
+    from pdbridge.server import Server, ServerConfig, add_model
+
+    protocol = Protocol(
+        Engine.load(models),
+        Controls,
+        max_clients=config.get("max_clients", 256),
+        load_model=add_model,
+        model_dirs=model_dirs,
+        export_dir=export_dir,
+    )
+    server = Server(protocol, ServerConfig(port=0, **config))
+    server.start()
+    return server
+
+
+# ---------------------------------------------------------------------------- faults
+
+
+def faults(models: list[str], folder: Path, vanishing: int = 300) -> dict:
+    from pdbridge import checkpoint
+
+    good = checkpoint.resolve(models[0])[0]
+    files = make_fault_files(folder / "bad", good, folder / "marker")
+    startup = []
+    for kind, path in files.items():
+        code, message = run_cli(["serve", "--port", "0", "--model", str(path)])
+        startup.append({"case": kind, "exit_code": code, "message": message})
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        code, message = run_cli(
+            ["serve", "--port", str(busy.getsockname()[1]), "--model", str(good)]
+        )
+    startup.append({"case": "port_in_use", "exit_code": code, "message": message})
+    # The same through a real process, to see the code reach the shell.
+    proc = subprocess.run(
+        [sys.executable, "-m", "pdbridge", "serve", "--model", str(files["missing"])],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    process_exit = {"case": "missing (process)", "exit_code": proc.returncode,
+                    "message": proc.stderr.strip()}  # fmt: skip
+
+    runtime = []
+    server = in_process_server(models, [folder / "bad"], folder / "exports")
+    udp = Udp(server.address, timeout=30)
+    try:
+        before = udp.ask("/model").args
+        for kind in [*files, "unknown_model_switch"]:
+            if kind == "unknown_model_switch":
+                reply = udp.ask("/model", "no_such_model")
+            else:
+                reply = udp.ask("/load", files[kind].name)
+            serving = udp.ask("/sample", 0.0, 1.0).address == "/pattern"
+            same = udp.ask("/model").args == before
+            runtime.append({"case": kind, "reply": " ".join(map(str, [reply.address, *reply.args])),
+                            "still_serving": serving and same})  # fmt: skip
+        shutil.copy(good, folder / "bad" / "fresh.pt")
+        loaded = udp.ask("/load", "fresh")
+        runtime.append({"case": "good file", "reply": " ".join(map(str, [loaded.address, *loaded.args])),
+                        "still_serving": udp.ask("/sample").address == "/pattern"})  # fmt: skip
+        vanish = vanishing_clients(server, vanishing)
+    finally:
+        udp.close()
+        server.stop()
+    return {
+        "startup": startup,
+        "process": process_exit,
+        "runtime": runtime,
+        "vanishing_clients": vanish,
+        "marker_created": (folder / "marker").exists(),
+    }
+
+
+def vanishing_clients(server, count: int) -> dict:
+    """Clients that send a sweep and close at once (replies bounce as ICMP port unreachable)."""
+    z_dim = server.protocol._infos[0].z_dim
+    zs = np.random.default_rng(0).standard_normal((20, z_dim)).astype(np.float32)
+    sweep = [encode("/sample")] + [encode("/decode", z) for z in zs] + [encode("/ping")] * 10
+    rounds = []
+    for _ in range(3):
+        for _ in range(count // 3):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(("127.0.0.1", 0))
+            for data in sweep:
+                s.sendto(data, server.address)
+            s.close()  # gone before any reply
+        time.sleep(0.5)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(
+            c.pending for c in list(server._clients.values())
+        ):
+            time.sleep(0.1)
+        rounds.append(
+            {
+                "server_clients": len(server._clients),
+                "protocol_clients": len(server.protocol._clients),
+                "requests_waiting": sum(len(c.pending) for c in list(server._clients.values())),
+                "rss_mb": round(rss_kb()["VmRSS"] / 1024, 1),
+            }
+        )
+    probe = Udp(server.address)
+    answers = probe.ask("/ping") is not None
+    probe.close()
+    return {
+        "clients": count // 3 * 3,
+        "datagrams_each": len(sweep),
+        "max_clients": server.config.max_clients,
+        "rounds": rounds,
+        "answers_after": answers,
+    }
+
+
+# ---------------------------------------------------------------------------- security
+
+
+def local_address() -> str | None:
+    """This machine's address on a non-loopback interface, if it has one."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))  # no packet is sent: this only picks a route
+            address = s.getsockname()[0]
+        except OSError:
+            return None
+    return None if address.startswith("127.") else address
+
+
+def security(models: list[str], folder: Path) -> dict:
+    from pdbridge import checkpoint
+    from pdbridge.errors import ModelError
+
+    good = checkpoint.resolve(models[0])[0]
+    result: dict[str, object] = {}
+
+    code, message = run_cli(["serve", "--host", "0.0.0.0", "--model", str(good)])
+    result["remote_without_flag"] = {"exit_code": code, "message": message}
+
+    # Allow-list: a server on every interface, a client on this machine's LAN address.
+    lan = local_address()
+    if lan is None:
+        result["allow_list"] = "skipped: no non-loopback address on this machine"
+    else:
+        allow = {}
+        for networks in (["10.99.0.0/16"], [f"{lan}/32"]):
+            server = in_process_server(
+                models, [folder], folder / "exports", host="0.0.0.0", allow_remote=True,
+                allow=networks,
+            )  # fmt: skip
+            port = server.address[1]
+            outsider, insider = Udp((lan, port), 0.5, bind=lan), Udp(("127.0.0.1", port), 2.0)
+            for _ in range(20):
+                outsider.send(encode("/ping"))
+            answered = 0
+            while outsider.receive() is not None:
+                answered += 1
+            allow[" ".join(networks)] = {
+                "sender": lan,
+                "answered": answered,
+                "of": 20,
+                "dropped_counted": server.refused,
+                "loopback_answered": insider.ask("/ping") is not None,
+            }
+            outsider.close()
+            insider.close()
+            server.stop()
+        result["allow_list"] = allow
+
+    # A checkpoint whose pickle would create a file if its code ran.
+    marker = folder / "pwned"
+    evil = folder / "evil.pt"
+    import torch
+
+    torch.save({"format": "pdbridge-checkpoint", "payload": Malicious(marker)}, evil)
+    try:
+        checkpoint.load(evil)
+        refused = "loaded (!)"
+    except ModelError as e:
+        refused = str(e)
+    result["malicious_pickle"] = {"message": refused, "file_created": marker.exists()}
+
+    # Files named by requests stay inside their folders.
+    inside, outside = folder / "allowed", folder / "outside"
+    (inside / "exports").mkdir(parents=True, exist_ok=True)
+    outside.mkdir(exist_ok=True)
+    shutil.copy(good, outside / "secret.pt")
+    shutil.copy(good, inside / "mine.pt")
+    (inside / "link.pt").symlink_to(outside / "secret.pt")
+    (inside / "exports" / "out").symlink_to(outside, target_is_directory=True)
+    (inside / "exports" / "sneaky.mid").symlink_to(outside / "target.mid")
+    server = in_process_server(models, [inside], inside / "exports")
+    udp = Udp(server.address, timeout=30)
+    paths = []
+    try:
+        udp.ask("/sample")
+        for request, name in [
+            ("/load", "../outside/secret.pt"),
+            ("/load", str(outside / "secret.pt")),
+            ("/load", "link.pt"),
+            ("/load", "mine"),
+            ("/export", "../../outside/x.mid"),
+            ("/export", str(outside / "abs.mid")),
+            ("/export", "out/x.mid"),
+            ("/export", "sneaky.mid"),
+            ("/export", "notes.txt"),
+            ("/export", "beat.mid"),
+        ]:
+            reply = udp.ask(request, name)
+            paths.append({"request": f"{request} {name}",
+                          "reply": " ".join(map(str, [reply.address, *reply.args]))})  # fmt: skip
+        before = rss_kb()["VmRSS"]
+        huge = b"/encode\0,b\0\0" + struct.pack(">i", 2**31 - 1) + bytes(8)
+        blob = udp.send(huge) or udp.receive()
+        many = b"/encode\0" + _osc_string(b"," + b"f" * 30000)
+        lst = udp.send(many) or udp.receive()
+        sizes = {
+            "blob_2GB_declared": " ".join(map(str, [blob.address, *blob.args])),
+            "30000_floats_declared_none_sent": " ".join(map(str, [lst.address, *lst.args])),
+            "rss_mb_growth": round((rss_kb()["VmRSS"] - before) / 1024, 1),
+        }
+    finally:
+        udp.close()
+        server.stop()
+    result["paths"] = paths
+    result["outside_files_written"] = sorted(
+        p.name for p in outside.iterdir() if p.name != "secret.pt"
+    )
+    result["sizes"] = sizes
+    return result
+
+
+# ---------------------------------------------------------------------------- command line
+
+
+def report(name: str, figures: dict) -> None:
+    print(f"== {name}")
+    for key, value in figures.items():
+        if isinstance(value, list):
+            print(f"  {key}:")
+            for item in value:
+                print(f"    {item}")
+        else:
+            print(f"  {key}: {value}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["flood-client"]:  # one flooding client, started by `flood`
+        host, port, seconds, seed, z_dim, window = argv[1:]
+        sent, received = flood_client(
+            (host, int(port)), float(seconds), int(seed), int(z_dim), int(window)
+        )
+        print(sent, received)
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("what", choices=["fuzz", "flood", "faults", "security", "all"])
+    parser.add_argument("--model", action="append", default=None, metavar="NAME_OR_PATH")
+    parser.add_argument("--quick", action="store_true", help="the short version (tests)")
+    parser.add_argument("--cases", type=int, default=None, help="fuzz cases (default 100000)")
+    parser.add_argument("--seconds", type=float, default=None, help="flood time (default 30)")
+    parser.add_argument("--clients", type=int, default=4, help="flooding clients (default 4)")
+    parser.add_argument("--seed", type=int, default=1, help="fuzz seed (default 1)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)
+    models = args.model or ["default"]
+    cases = args.cases or (3000 if args.quick else 100_000)
+    seconds = args.seconds or (3.0 if args.quick else 30.0)
+    out: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory(prefix="pdbridge-reliability-") as tmp:
+        tmp = Path(tmp)
+        steps = ["fuzz", "flood", "faults", "security"] if args.what == "all" else [args.what]
+        for step in steps:
+            folder = tmp / step
+            folder.mkdir()
+            if step == "fuzz":
+                out[step] = fuzz(models, cases, args.seed, folder)
+            elif step == "flood":
+                out[step] = flood(models, seconds, args.clients, folder)
+            elif step == "faults":
+                out[step] = faults(models, folder, vanishing=60 if args.quick else 600)
+            else:
+                out[step] = security(models, folder)
+            if not args.json:
+                report(step, out[step])
+    if args.json:
+        print(json.dumps(out, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -7,8 +7,8 @@ import json
 import pytest
 import torch
 
-from pdbridge import checkpoint
-from pdbridge.errors import ModelError
+from pdbridge import checkpoint, errors
+from pdbridge.errors import ExitCode, ModelError
 from pdbridge.models import registry
 from pdbridge.models.mlp_vae import MLPVAE, MLPVAEConfig
 from pdbridge.models.next_step import NextStep, NextStepConfig
@@ -145,3 +145,51 @@ def test_models_command_lists_shipped_models_and_flags_broken_ones(tmp_path, mon
     assert model_list.run(argparse.Namespace(json=False)) == 0
     out = capsys.readouterr().out
     assert "val hit F1 0.750" in out and "BROKEN" in out and "default        = good" in out
+
+
+class _OpensAFile:
+    """Pickles as `open(marker, "w")`: a file that would run code if unpickled unsafely."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_each_fault_has_its_own_error_class_and_exit_code(vae_path, tmp_path):
+    """The CLI exits with the class's code, so a script can tell the faults apart."""
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(vae_path.read_bytes()[:100])
+    crafted = tmp_path / "crafted.pt"  # a pdbridge dict whose parts have the wrong types
+    torch.save({**torch.load(vae_path, weights_only=True), "layout": [1, 2]}, crafted)
+    cases = [
+        (tmp_path / "nope.pt", errors.ModelMissingError, ExitCode.MODEL_MISSING),
+        (truncated, errors.ModelCorruptError, ExitCode.MODEL_CORRUPT),
+        (crafted, errors.ModelCorruptError, ExitCode.MODEL_CORRUPT),
+        (
+            edited(vae_path, tmp_path, lambda d: d.update(format_version=2)),
+            errors.ModelVersionError,
+            ExitCode.MODEL_VERSION,
+        ),
+    ]
+    for path, kind, code in cases:
+        with pytest.raises(kind) as caught:
+            checkpoint.load(path)
+        assert caught.value.exit_code == code
+        assert "\n" not in str(caught.value) and str(path) in str(caught.value)
+    with pytest.raises(errors.ModelMissingError):
+        checkpoint.resolve("no_such_shipped_model")
+    codes = [c for k, c in vars(ExitCode).items() if k.isupper()]
+    assert len(codes) == len(set(codes))
+
+
+def test_a_malicious_pickle_is_refused_and_runs_nothing(tmp_path):
+    marker = tmp_path / "created-by-the-pickle"
+    evil = tmp_path / "evil.pt"
+    torch.save({"format": checkpoint.FORMAT, "payload": _OpensAFile(marker)}, evil)
+    with pytest.raises(errors.UnsafeModelError, match="refused: holds a Python object"):
+        checkpoint.load(evil)
+    assert not marker.exists()
+    torch.load(evil, weights_only=False)  # the control: loaded unsafely, it does run
+    assert marker.exists()

@@ -267,3 +267,84 @@ def test_every_address_is_documented(protocol):
     documented = re.findall(r"^\| `(/[a-z]+)` \|", section, flags=re.M)
     assert sorted(documented) == sorted(protocol.addresses)
     assert f"version {PROTOCOL_VERSION}" in doc.splitlines()[0]
+
+
+# -- /load and /export: files named by a request stay inside their folders
+
+
+@pytest.fixture
+def file_protocol(engine, tmp_path):
+    """A protocol with /load (a fake loader that records paths) and /export folders."""
+    (tmp_path / "models").mkdir()
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "models" / "mine.pt").write_bytes(b"x")
+    (tmp_path / "outside" / "secret.pt").write_bytes(b"x")
+    (tmp_path / "models" / "link.pt").symlink_to(tmp_path / "outside" / "secret.pt")
+    loaded = []
+
+    def load_model(current, path):
+        if path.name == "broken.pt":
+            from pdbridge.errors import ModelCorruptError
+
+            raise ModelCorruptError(f"{path}: not a readable checkpoint")
+        loaded.append(path)
+        return current, "tiny2"  # the name of a model the engine has
+
+    protocol = Protocol(
+        engine,
+        Controls,
+        load_model=load_model,
+        model_dirs=[tmp_path / "models"],
+        export_dir=tmp_path / "exports",
+    )
+    return protocol, loaded, tmp_path
+
+
+def test_load_reads_only_inside_the_models_folders(file_protocol):
+    protocol, loaded, root = file_protocol
+    assert ask(protocol, "/load", "mine").args == ["load", "tiny2", "vae"]
+    assert loaded == [(root / "models" / "mine.pt").resolve()]
+    assert ask(protocol, "/load", "mine.pt").args == ["load", "tiny2", "vae"]
+    assert len(loaded) == 1  # the same unchanged file is not loaded twice
+    for name in ["../outside/secret.pt", str(root / "outside" / "secret.pt"), "link.pt"]:
+        assert "refused: outside the allowed folders" in error_of(
+            ask(protocol, "/load", name), "/load"
+        )
+    assert "must end in .pt" in error_of(ask(protocol, "/load", "mine.txt"), "/load")
+    assert "no such file" in error_of(ask(protocol, "/load", "nope"), "/load")
+    assert "a symbol" in error_of(ask(protocol, "/load", 1.0), "/load")
+    assert len(loaded) == 1
+
+
+def test_a_bad_file_through_load_leaves_the_models_serving(file_protocol):
+    protocol, _, root = file_protocol
+    (root / "models" / "broken.pt").write_bytes(b"junk")
+    before = protocol.engine
+    assert "not a readable checkpoint" in error_of(ask(protocol, "/load", "broken"), "/load")
+    assert protocol.engine is before
+    assert ask(protocol, "/sample").address == "/pattern"
+
+
+def test_load_and_export_are_off_without_folders(protocol):
+    assert "off on this server" in error_of(ask(protocol, "/load", "mine"), "/load")
+    ask(protocol, "/sample")
+    assert "off on this server" in error_of(ask(protocol, "/export", "a.mid"), "/export")
+
+
+def test_export_writes_the_last_pattern_as_midi_inside_the_export_folder(file_protocol):
+    from pdbridge.midi import read_midi
+
+    protocol, _, root = file_protocol
+    assert "no pattern to export" in error_of(ask(protocol, "/export", "a.mid"), "/export")
+    beat = pattern_of(ask(protocol, "/sample", 0.0, 3.0))
+    assert ask(protocol, "/export", "takes/a.mid", 100.0).args == ["export", "takes/a.mid"]
+    written = read_midi(root / "exports" / "takes" / "a.mid", bars=2)
+    assert np.array_equal(written.pattern.hits, beat[:, :9])
+    assert written.pattern.bpm == pytest.approx(100.0)
+    (root / "exports" / "out").symlink_to(root / "outside", target_is_directory=True)
+    for name in ["../outside/x.mid", str(root / "outside" / "x.mid"), "out/x.mid"]:
+        reply = ask(protocol, "/export", name)
+        assert "refused: outside the allowed folders" in error_of(reply, "/export")
+    assert sorted(p.name for p in (root / "outside").iterdir()) == ["secret.pt"]
+    assert "must end in .mid" in error_of(ask(protocol, "/export", "a.wav"), "/export")
+    assert "bpm 1000 out of range" in error_of(ask(protocol, "/export", "a.mid", 1000.0), "/export")

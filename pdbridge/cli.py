@@ -60,13 +60,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return ExitCode.OK
     module_name, help_text = COMMANDS[args.command]
-    module = importlib.import_module(module_name)
-    cmd_parser = argparse.ArgumentParser(prog=f"pdbridge {args.command}", description=help_text)
-    module.configure(cmd_parser, args.command)
-    cmd_args = cmd_parser.parse_args(rest)
-    cmd_args.command = args.command
-    cmd_args.verbose = args.verbose
-    try:
+    try:  # Ctrl-C while a command's module (torch) is still importing: a quiet stop too
+        module = importlib.import_module(module_name)
+        cmd_parser = argparse.ArgumentParser(prog=f"pdbridge {args.command}", description=help_text)
+        module.configure(cmd_parser, args.command)
+        cmd_args = cmd_parser.parse_args(rest)
+        cmd_args.command = args.command
+        cmd_args.verbose = args.verbose
         return int(module.run(cmd_args) or 0)
     except PdbridgeError as e:
         print(f"pdbridge {args.command}: error: {e}", file=sys.stderr)

@@ -23,6 +23,7 @@ checkpoint's extras (`{"styles": {name: {"mu": [...], "std": [...], "components"
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 import warnings
@@ -103,6 +104,19 @@ class Engine:
                 if path.resolve() not in {p.resolve() for p in paths}:
                     paths.append(path)
         return cls([checkpoint.load(p) for p in paths])
+
+    def with_model(self, ckpt: Checkpoint) -> Engine:
+        """A new engine with `ckpt` added (or replacing the model of its name, in its place);
+        this one is left as it is, so a caller can swap engines atomically (`/load`). Only the
+        new model is built and frozen: TorchScript keeps every trace for the life of the
+        process, so rebuilding the others would cost memory on every load."""
+        ckpt.model.eval()
+        new = copy.copy(self)
+        new._models = {**self._models, ckpt.name: ckpt}
+        new._vae_fns = {k: v for k, v in self._vae_fns.items() if k != ckpt.name}
+        if ckpt.kind == "vae":
+            new._vae_fns[ckpt.name] = inference_fns(ckpt)
+        return new
 
     # -- what is loaded
 

@@ -19,7 +19,6 @@ cached, so the receiver pays one dict lookup per datagram. See docs/reliability.
 from __future__ import annotations
 
 import argparse
-import copy
 import errno
 import gc
 import ipaddress
@@ -364,18 +363,9 @@ def add_model(engine: object, path: object) -> tuple[object, str]:
     """A new engine with the checkpoint at `path` added (or replacing one of its name), for
     `/load`. The current engine is left untouched, so a bad file changes nothing."""
     from pdbridge import checkpoint
-    from pdbridge.engine import Engine
 
     new = checkpoint.load(path)
-    # Build (and freeze with TorchScript) only the new model: rebuilding the others would trace
-    # them again, and every trace stays in TorchScript's global cache. Until Engine offers this
-    # itself, the merged engine shares the current one's models and frozen functions.
-    fresh = Engine([new])
-    merged = copy.copy(engine)
-    merged._models = {**engine._models, new.name: new}  # a replaced model keeps its place
-    merged._vae_fns = {k: v for k, v in engine._vae_fns.items() if k != new.name}
-    merged._vae_fns.update(fresh._vae_fns)
-    return merged, new.name
+    return engine.with_model(new), new.name
 
 
 def build_protocol(config: ServerConfig) -> Protocol:

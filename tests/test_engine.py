@@ -197,3 +197,15 @@ def test_inference_fns_compute_what_the_model_computes(tmp_path, name):
         assert torch.allclose(mu, ckpt.model.encode(x)[0], atol=1e-5)
         for a, b in zip(decode(mu + 1.0), ckpt.model.decode(mu + 1.0), strict=True):
             assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_with_model_adds_a_model_and_leaves_the_engine_as_it_was(engine, folder):
+    before = [m.name for m in engine.models()]
+    bigger = engine.with_model(checkpoint.load(folder / "human.pt"))
+    assert [m.name for m in engine.models()] == before  # the running engine is untouched
+    assert [m.name for m in bigger.models()] == [*before, "human"]
+    stiff = np.zeros((32, 27), np.float32)
+    stiff[::4, 0] = 1.0
+    assert bigger.humanize(stiff).shape == (32, 27)
+    with pytest.raises(ModelError):
+        engine.humanize(stiff)

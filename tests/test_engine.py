@@ -209,3 +209,54 @@ def test_with_model_adds_a_model_and_leaves_the_engine_as_it_was(engine, folder)
     assert bigger.humanize(stiff).shape == (32, 27)
     with pytest.raises(ModelError):
         engine.humanize(stiff)
+
+
+@pytest.mark.parametrize("name", ["mlp_vae", "conv_vae", "groovae"])
+def test_decode_many_gives_what_decode_gives_each_latent(tmp_path, name):
+    """One model call for several latents, each with its own controls, and two models mixed."""
+    from pdbridge.models.registry import build, config_from_dict
+
+    torch.manual_seed(2)
+    small = {
+        "mlp_vae": {"hidden": [32], "z_dim": 8},
+        "conv_vae": {"channels": 8, "z_dim": 8},
+        "groovae": {"enc_size": 16, "dec_sizes": [16], "z_dim": 8},
+    }[name]
+    paths = [
+        checkpoint.save(tmp_path / f"{n}.pt", build(name, config_from_dict(name, small)), name)
+        for n in ("one", "two")
+    ]
+    engine = Engine.load([str(p) for p in paths])
+    rng = np.random.default_rng(0)
+    zs = [rng.standard_normal(8).astype(np.float32) for _ in range(5)]
+    zs[4] = zs[0]  # the same latent through the other model
+    controls = [
+        Controls(temperature=0),
+        Controls(seed=7),
+        Controls(temperature=0, model="two", thresholds=np.linspace(0.1, 0.9, 9)),
+        Controls(seed=8, temperature=2.0),
+        Controls(temperature=0, model="two"),
+    ]
+    together = engine.decode_many(zs, controls)
+    for z, c, got in zip(zs, controls, together, strict=True):
+        np.testing.assert_allclose(got, engine.decode(z, c), atol=1e-5)
+    assert not np.allclose(together[0], together[4])  # the second model really answered
+    with pytest.raises(BadInputError):
+        engine.decode_many([zs[0], np.zeros(3, np.float32)], controls[:2])
+
+
+def test_an_unfrozen_engine_answers_alike_until_frozen(tmp_path):
+    """`pdbridge serve` starts with the plain models and freezes them in the background."""
+    from pdbridge.models.registry import build, config_from_dict
+
+    torch.manual_seed(3)
+    model = build("conv_vae", config_from_dict("conv_vae", {"channels": 8, "z_dim": 8}))
+    ckpt = checkpoint.load(checkpoint.save(tmp_path / "c.pt", model, "conv_vae"))
+    engine = Engine([ckpt], freeze=False)
+    z = np.random.default_rng(0).standard_normal(8).astype(np.float32)
+    before = engine.decode(z, Controls(temperature=0))
+    assert not isinstance(engine._vae_fns["c"].decode, torch.jit.ScriptModule)
+    engine.freeze()
+    assert isinstance(engine._vae_fns["c"].decode, torch.jit.ScriptModule)
+    np.testing.assert_allclose(engine.decode(z, Controls(temperature=0)), before, atol=1e-5)
+    engine.freeze()  # again: nothing left to do

@@ -348,3 +348,53 @@ def test_export_writes_the_last_pattern_as_midi_inside_the_export_folder(file_pr
     assert sorted(p.name for p in (root / "outside").iterdir()) == ["secret.pt"]
     assert "must end in .mid" in error_of(ask(protocol, "/export", "a.wav"), "/export")
     assert "bpm 1000 out of range" in error_of(ask(protocol, "/export", "a.mid", 1000.0), "/export")
+
+
+def test_handle_many_answers_as_handle_does(engine):
+    """Several clients' requests at once (the server's batches): the decodes share a model call,
+    the rest is handled as usual, and every reply is the one `handle` gives, errors included."""
+    rng = np.random.default_rng(3)
+    z = [rng.standard_normal(Z_DIM).astype(np.float32) for _ in range(3)]
+
+    def setup():
+        p = Protocol(engine, Controls)
+        for client in ("c1", "c5", "c6"):
+            ask(p, "/temperature", 0.0, client=client)
+        ask(p, "/seed", 11.0, client="c6")
+        ask(p, "/temperature", 1.0, client="c6")
+        ask(p, "/model", "tiny2", client="c1")
+        ask(p, "/store", "a", z[1], client="c5")
+        ask(p, "/store", "b", z[2], client="c5")
+        return p
+
+    requests = [
+        ("c1", encode("/decode", z[0])),
+        ("c2", encode("/decode", 1.0, 2.0)),  # wrong count
+        ("c3", encode("/interpolate", 0.5)),  # empty slots
+        ("c4", encode("/ping")),
+        ("c5", encode("/interpolate", 0.25)),
+        ("c6", encode("/decode", z[0])),
+        ("c7", encode("/decode", np.full(Z_DIM, np.inf, np.float32))),
+    ]
+    alone, batched = setup(), setup()
+    want = [decode(alone.handle(c, decode(data))) for c, data in requests]
+    got = [decode(r) for r in batched.handle_many([(c, decode(data)) for c, data in requests])]
+    for w, g in zip(want, got, strict=True):
+        assert g.address == w.address
+        if w.address == "/pattern":
+            np.testing.assert_allclose(pattern_of(g), pattern_of(w), atol=1e-5)
+        else:
+            assert g.args == w.args
+    assert [g.address for g in got] == [
+        "/pattern",
+        "/error",
+        "/error",
+        "/pong",
+        "/pattern",
+        "/pattern",
+        "/error",
+    ]
+    # c1 asked the other model: the same latent decodes differently there than for c6
+    assert not np.allclose(pattern_of(got[0])[:, 9:], pattern_of(got[5])[:, 9:])
+    # the last pattern is kept per client, as after handle (for /export and /store)
+    assert np.allclose(batched._state("c5").last_pattern, pattern_of(got[4]))

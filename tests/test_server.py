@@ -184,6 +184,52 @@ def test_latest_decode_wins_while_waiting(engine):
         server.stop()
 
 
+def test_waiting_decodes_of_several_clients_share_one_model_call(engine):
+    """While the worker is busy, six clients' decodes queue up; they are answered together, each
+    with its own latent and settings, and each client's own requests stay in order."""
+    slow = SlowEngine(engine)
+    server = start_server(slow)
+    clients = [Raw(server.address) for _ in range(6)]
+    try:
+        for i, c in enumerate(clients):
+            assert c.ask("/temperature", 0.0).address == "/ok"
+            assert c.ask("/threshold", 0.2 + 0.1 * i).address == "/ok"
+        zs = np.random.default_rng(1).standard_normal((6, Z_DIM)).astype(np.float32)
+        clients[0].send(encode("/sample"))
+        assert slow.started.wait(2)
+        for c, z in zip(clients, zs, strict=True):
+            c.send(encode("/decode", z))
+        clients[1].send(encode("/ping"))  # after its decode, answered after it
+        assert clients[0].receive().address == "/pattern"  # the slow sample
+        for i, (c, z) in enumerate(zip(clients, zs, strict=True)):
+            want = engine.decode(z, Controls(temperature=0, thresholds=0.2 + 0.1 * i))
+            np.testing.assert_allclose(c.receive().floats(1).reshape(32, 27), want, atol=1e-5)
+        assert clients[1].receive().address == "/pong"
+        assert server.batched >= 5  # client 0's decode may have come before the others
+    finally:
+        for c in clients:
+            c.close()
+        server.stop()
+
+
+def test_batching_can_be_turned_off(engine):
+    slow = SlowEngine(engine)
+    server = start_server(slow, batch=1)
+    clients = [Raw(server.address) for _ in range(3)]
+    try:
+        clients[0].send(encode("/sample"))
+        assert slow.started.wait(2)
+        for c in clients:
+            c.send(encode("/decode", np.zeros(Z_DIM, np.float32)))
+        assert clients[0].receive().address == "/pattern"
+        assert all(c.receive().address == "/pattern" for c in clients)
+        assert server.batched == 0
+    finally:
+        for c in clients:
+            c.close()
+        server.stop()
+
+
 def test_queues_are_bounded_and_busy_requests_get_an_error(engine):
     slow = SlowEngine(engine, delay=0.05)
     server = start_server(slow, queue_size=4)

@@ -28,7 +28,8 @@ def describe() -> dict:
                 "z_dim": c.z_dim,
                 "steps": c.steps,
                 "styles": sorted(c.extras.get("styles", {})),
-                "val_hit_f1": c.metrics.get("val_hit_f1"),
+                # humanize keeps its input's hits (its hit head is not trained): no hit F1
+                "val_hit_f1": None if c.task == "humanize" else c.metrics.get("val_hit_f1"),
             }
         except ModelError as e:
             entry["error"] = str(e)

@@ -96,7 +96,8 @@ def _open(path: Path) -> mido.MidiFile:
     try:
         return mido.MidiFile(path, clip=True)
     except (OSError, EOFError, ValueError, KeyError, IndexError) as e:
-        raise BadInputError(f"{path}: not a readable MIDI file ({e})") from None
+        why = str(e) or "it ends too early"  # mido's EOFError has no message
+        raise BadInputError(f"{path}: not a readable MIDI file ({why})") from None
 
 
 def read_midi(

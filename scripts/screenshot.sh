@@ -15,32 +15,42 @@ display=:$((90 + RANDOM % 9))
 Xvfb "$display" -screen 0 1400x1000x24 -nolisten tcp >/dev/null 2>&1 &
 xvfb=$!
 pdpid=""
+serverpid=""
 tmp=$(mktemp -d)
-cleanup() { [ -n "$pdpid" ] && kill "$pdpid" 2>/dev/null; kill "$xvfb" 2>/dev/null; rm -rf "$tmp"; }
+cleanup() {
+  [ -n "$pdpid" ] && kill "$pdpid" 2>/dev/null
+  [ -n "$serverpid" ] && kill "$serverpid" 2>/dev/null
+  kill "$xvfb" 2>/dev/null
+  rm -rf "$tmp"
+}
 trap cleanup EXIT
 sleep 1
-# a plain 2-bar beat for the pattern view (pdbridge.pd's player listens to pdbridge-player);
-# no audio or MIDI, and no server: the client shows "offline"
-beat=$("$py" -c '
-rows = []
-for s in range(32):
-    h, v = [0] * 9, [0] * 9
-    for voice, vel in ((0, 0.9 if s % 16 in (0, 10) else 0), (1, 0.8 if s % 8 == 4 else 0),
-                       (2, (0.75 if s % 4 == 0 else 0.45) if s % 2 == 0 else 0),
-                       (3, 0.6 if s == 30 else 0), (7, 1.0 if s == 0 else 0)):
-        if vel:
-            h[voice], v[voice] = 1, vel
-    rows += h + v + [0] * 9
-print("32", " ".join(map(str, rows)))')
+# The patch as a musician sees it: connected to a real server (the shipped default models, on a
+# free port: 1415 unless a server already runs there) with a sampled beat in the pattern view. No audio
+# or MIDI. PDBRIDGE_SCREENSHOT_SEED picks the beat.
+port=$("$py" -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+try:
+    s.bind(("127.0.0.1", 1415))  # the default port, as a user sees it
+except OSError:
+    s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])')
+.venv/bin/pdbridge serve --port "$port" > "$tmp/serve.log" 2>&1 &
+serverpid=$!
+for _ in $(seq 100); do grep -q serving "$tmp/serve.log" && break; sleep 0.1; done
+grep -q serving "$tmp/serve.log" || { cat "$tmp/serve.log" >&2; exit 1; }
 DISPLAY=$display pd -nosound -nomidi -noprefs -path patches -open "$patch" \
-  -send "pdbridge-player $beat" >/dev/null 2>&1 &
+  -send "pdbridge-client connect 127.0.0.1 $port" \
+  -send "pdbridge-client temperature 0.9" -send "pdbridge-client seed ${PDBRIDGE_SCREENSHOT_SEED:-7}" \
+  -send "pdbridge-press sample" >/dev/null 2>&1 &
 pdpid=$!
 name=$(basename "$patch")
 for _ in $(seq 50); do  # wait for the patch window
   DISPLAY=$display xwininfo -root -tree 2>/dev/null | grep -q "\"$name" && break
   sleep 0.2
 done
-sleep 2  # let Tk finish drawing
+sleep 4  # let Tk finish drawing, the heartbeat say "connected" and the beat arrive
 id=$(DISPLAY=$display xwininfo -root -tree | grep "\"$name" | head -1 | awk '{print $1}')
 DISPLAY=$display xwd -silent -id "$id" > "$tmp/shot.xwd"
 mkdir -p "$(dirname "$out")"

@@ -175,18 +175,26 @@ def test_default_alias_loads_the_shipped_models():
     assert engine.sample(Controls(seed=0)).shape == (32, 27)
 
 
-@pytest.mark.parametrize("name", ["mlp_vae", "conv_vae", "groovae"])
-def test_inference_fns_compute_what_the_model_computes(tmp_path, name):
-    from pdbridge.engine import inference_fns
+SMALL = {
+    "mlp_vae": {"hidden": [32], "z_dim": 8},
+    "conv_vae": {"channels": 8, "z_dim": 8},
+    "groovae": {"enc_size": 16, "dec_sizes": [16], "z_dim": 8},
+}
+
+
+def small_model(name: str) -> torch.nn.Module:
+    """A random-weight model of each VAE architecture, small enough to build in milliseconds."""
     from pdbridge.models.registry import build, config_from_dict
 
+    return build(name, config_from_dict(name, SMALL[name]))
+
+
+@pytest.mark.parametrize("name", list(SMALL))
+def test_inference_fns_compute_what_the_model_computes(tmp_path, name):
+    from pdbridge.engine import inference_fns
+
     torch.manual_seed(1)
-    small = {
-        "mlp_vae": {"hidden": [32], "z_dim": 8},
-        "conv_vae": {"channels": 8, "z_dim": 8},
-        "groovae": {"enc_size": 16, "dec_sizes": [16], "z_dim": 8},
-    }[name]
-    model = build(name, config_from_dict(name, small))
+    model = small_model(name)
     ckpt = checkpoint.load(checkpoint.save(tmp_path / f"{name}.pt", model, name))
     encode, decode = inference_fns(ckpt)
     frozen = isinstance(decode, torch.jit.ScriptModule)
@@ -211,21 +219,11 @@ def test_with_model_adds_a_model_and_leaves_the_engine_as_it_was(engine, folder)
         engine.humanize(stiff)
 
 
-@pytest.mark.parametrize("name", ["mlp_vae", "conv_vae", "groovae"])
+@pytest.mark.parametrize("name", list(SMALL))
 def test_decode_many_gives_what_decode_gives_each_latent(tmp_path, name):
     """One model call for several latents, each with its own controls, and two models mixed."""
-    from pdbridge.models.registry import build, config_from_dict
-
     torch.manual_seed(2)
-    small = {
-        "mlp_vae": {"hidden": [32], "z_dim": 8},
-        "conv_vae": {"channels": 8, "z_dim": 8},
-        "groovae": {"enc_size": 16, "dec_sizes": [16], "z_dim": 8},
-    }[name]
-    paths = [
-        checkpoint.save(tmp_path / f"{n}.pt", build(name, config_from_dict(name, small)), name)
-        for n in ("one", "two")
-    ]
+    paths = [checkpoint.save(tmp_path / f"{n}.pt", small_model(name), name) for n in ("one", "two")]
     engine = Engine.load([str(p) for p in paths])
     rng = np.random.default_rng(0)
     zs = [rng.standard_normal(8).astype(np.float32) for _ in range(5)]
@@ -247,10 +245,8 @@ def test_decode_many_gives_what_decode_gives_each_latent(tmp_path, name):
 
 def test_an_unfrozen_engine_answers_alike_until_frozen(tmp_path):
     """`pdbridge serve` starts with the plain models and freezes them in the background."""
-    from pdbridge.models.registry import build, config_from_dict
-
     torch.manual_seed(3)
-    model = build("conv_vae", config_from_dict("conv_vae", {"channels": 8, "z_dim": 8}))
+    model = small_model("conv_vae")
     ckpt = checkpoint.load(checkpoint.save(tmp_path / "c.pt", model, "conv_vae"))
     engine = Engine([ckpt], freeze=False)
     z = np.random.default_rng(0).standard_normal(8).astype(np.float32)

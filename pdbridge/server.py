@@ -465,6 +465,9 @@ def build_protocol(config: ServerConfig, freeze: bool = True) -> Protocol:
 
 
 def freeze_models(protocol: Protocol, stop: threading.Event) -> None:
+    # Ctrl-C and SIGTERM go to the main thread: delivered here, they would interrupt torch's C++
+    # code mid-trace, which then aborts the whole process ("terminate called ...").
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     started = time.monotonic()
     try:
         protocol.engine.freeze(cancel=stop.is_set)
@@ -511,13 +514,14 @@ def run(args: argparse.Namespace) -> int:
             # Freezing the models into graphs halves a decode but takes a second or two: answer
             # with the plain models meanwhile, so the server is ready that much sooner.
             freezer = threading.Thread(target=freeze_models, args=(protocol, stop), name="freeze")
-            freezer.start()
             try:
+                freezer.start()
                 while not stop.wait(0.5):
                     pass
             finally:  # never leave torch working in a thread while Python shuts down
                 stop.set()
-                freezer.join()
+                if freezer.ident is not None:
+                    freezer.join()
     except KeyboardInterrupt:
         pass
     print("pdbridge serve: stopped", flush=True)

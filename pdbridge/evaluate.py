@@ -3,8 +3,9 @@
 On the split's 2-bar 4/4 windows:
 
 - reconstruction (VAE-kind models): encode the mean, decode, hit threshold 0.5; hit F1, velocity
-  MAE (MIDI units) and timing MAE (ms at each window's tempo) over true-positive hits. A task model
-  (humanize, drumify) reads its task's input and is scored against the real performance.
+  MAE (MIDI units) and timing MAE (ms at each window's tempo) over true-positive hits. A drumify
+  model reads its task's input and is scored against the real performance; humanize, which keeps
+  its input's hits, has only its task scores (`pdbridge.task_metrics`).
 - next_step: predict every step of each window's second bar from the 16 steps before it (hit
   threshold 0.5); baseline: copy the step one bar earlier.
 - sampling (generative VAEs): `SAMPLES` samples at temperature 1 against the split's windows, the
@@ -58,7 +59,8 @@ def evaluate(
     }
     ckpt.model.eval()
     if ckpt.kind == "vae":
-        result["reconstruction"] = reconstruction(ckpt, x, bpm)
+        if ckpt.task != "humanize":  # humanize keeps its input's hits: its scores are below
+            result["reconstruction"] = reconstruction(ckpt, x, bpm)
         if ckpt.task in TASK_SCORES and train_x is not None:  # baselines need the train split
             result[ckpt.task] = TASK_SCORES[ckpt.task](ckpt, x, bpm, train_x)
         if ckpt.task == "vae":

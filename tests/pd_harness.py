@@ -341,12 +341,18 @@ def events(lines: list[Line]) -> list[Event]:
     return out
 
 
-def read_pattern(directory: Path, steps: int):
-    """The pattern the harness wrote to pattern.txt as a (steps, 27) array."""
+def read_pattern(directory: Path, steps: int, timeout: float = 2.0):
+    """The pattern the harness wrote to pattern.txt as a (steps, 27) array. Pd may be writing
+    the file again when we look (a pattern shared twice, e.g. at a bar swap): read until it is
+    whole."""
     import numpy as np
 
-    values = [float(x) for x in (directory / "pattern.txt").read_text().split()]
-    return np.array(values[: 27 * steps], dtype=np.float32).reshape(steps, 27)
+    deadline = time.monotonic() + timeout
+    while True:
+        values = [float(x) for x in (directory / "pattern.txt").read_text().split()]
+        if len(values) >= 27 * steps or time.monotonic() > deadline:
+            return np.array(values[: 27 * steps], dtype=np.float32).reshape(steps, 27)
+        time.sleep(0.02)
 
 
 # The performance patch's probe: forwards FUDI `fwd <receiver> <message>` to any receiver

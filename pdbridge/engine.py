@@ -94,11 +94,9 @@ class Engine:
                 raise ModelError(f"two models named {ckpt.name!r}; rename one checkpoint file")
             ckpt.model.eval()
             self._models[ckpt.name] = ckpt
-        # name -> how the engine calls the VAE: its own methods until `freeze` swaps in graphs
-        self._vae_fns = {c.name: vae_fns(c, frozen=False) for c in checkpoints if c.kind == "vae"}
-        self._frozen: set[str] = set()
-        if freeze:
-            self.freeze()
+        # name -> how the engine calls the VAE: frozen graphs, or its own methods until `freeze`
+        self._vae_fns = {c.name: vae_fns(c, freeze) for c in checkpoints if c.kind == "vae"}
+        self._frozen: set[str] = set(self._vae_fns) if freeze else set()
         self._random = np.random.default_rng()  # thread-safe: numpy locks its bit generator
 
     def freeze(self, cancel: Callable[[], bool] = lambda: False) -> None:

@@ -162,11 +162,7 @@ class Protocol:
                 replies[i] = prepared
             else:
                 waiting.append((i, state, *prepared))
-        if len(waiting) == 1:  # nothing to share the model call with
-            i, state, z, controls = waiting[0]
-            address = requests[i][1].address
-            replies[i] = self._guarded(address, self._decoded_reply, state, z, controls)
-        elif waiting:
+        if waiting:
             try:
                 patterns = self.engine.decode_many([w[2] for w in waiting], [w[3] for w in waiting])
             except Exception:  # one bad request spoils the batch: answer each on its own

@@ -51,6 +51,10 @@ class BenchConfig:
     throughput_seconds: float = 10.0
     in_flight: int = 8
     cpu: int | None = None  # None: the last CPU this process may use
+    # Rounds the round trips are cut into: every target runs a short block in each round, so a
+    # change in the machine's speed (on a shared host it swings by half within a second) falls
+    # on every column alike instead of on whichever target ran then.
+    rounds: int = 50
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -242,7 +246,7 @@ class ServerTarget:
             self.sock.recv(65536)
 
     def run(self, kind: str, n: int) -> list[int]:
-        return round_trips(self.sock, self.address, self.requests.datagrams[kind], n, warmup=10)
+        return round_trips(self.sock, self.address, self.requests.datagrams[kind], n, warmup=3)
 
     def close(self) -> None:
         self.sock.close()
@@ -322,7 +326,7 @@ class ModelTarget:
     def run(self, kind: str, n: int, between: Callable[[], object] | None = None) -> list[int]:
         """Time `n` calls back to back (hot caches), or each after `between()`."""
         call, clock = self.calls[kind], time.perf_counter_ns
-        for _ in range(10):
+        for _ in range(3):
             call()
         times = []
         for _ in range(n):
@@ -391,8 +395,8 @@ def start_serve(models: list[str], cpu: int, errors) -> tuple[subprocess.Popen, 
 
 
 def run_bench(config: BenchConfig, log: Callable[[str], None] = lambda s: None) -> dict:
-    """Start the servers, then time them in interleaved rounds so that a change in the machine's
-    load mid-run touches every column alike."""
+    """Start the servers, then time them in many short interleaved rounds so that a change in the
+    machine's speed or load mid-run touches every column alike."""
     cpu = config.cpu if config.cpu is not None else max(os.sched_getaffinity(0))
     pin(cpu)
     z_dim, steps, model_name = model_shape(config.models)
@@ -436,9 +440,10 @@ def run_bench(config: BenchConfig, log: Callable[[str], None] = lambda s: None) 
             counts = {name: config.requests for name in targets}
             counts["naive"] = config.naive_requests
             times: dict[tuple[str, str], list[int]] = {}
-            rounds = 5
+            rounds = config.rounds
             for r in range(rounds):
-                log(f"round trips, round {r + 1} of {rounds}")
+                if r % 10 == 0:
+                    log(f"round trips, round {r + 1} of {rounds}")
                 for kind in KINDS:
                     for name, target in targets.items():
                         n = max(1, counts[name] // rounds)
@@ -540,6 +545,7 @@ def run(args: argparse.Namespace) -> int:
         naive_requests=min(args.requests or 500, 50 if quick else 500),
         throughput_seconds=args.seconds or (1.0 if quick else 10.0),
         cpu=args.cpu,
+        rounds=10 if quick else 50,
     )
     result = run_bench(config, log=lambda s: print(f"... {s}", file=sys.stderr, flush=True))
     print(json.dumps(result, indent=1) if args.json else format_table(result))

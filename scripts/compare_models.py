@@ -89,19 +89,33 @@ def task_table(results: dict[str, dict]) -> str:
 
 
 def style_table(model: str, split: str, checks: list[styles.StyleCheck]) -> str:
+    real = checks and checks[0].real_closer is not None
     lines = [
         f"Style sampling with `{model}` against {split} windows "
-        f"({len(checks)} styles with >= 50 {split} windows)",
+        f"({len(checks)} styles with >= 50 {split} windows)"
+        + (
+            "; the last two columns put real training windows of the style in place of the "
+            "samples (a style whose real windows fail cannot pass with any model)"
+            if real
+            else ""
+        ),
         "",
         "| style | train windows | overlap with own | nearest other style | its overlap "
-        "| prior samples vs own | closer to own |",
-        "|" + " --- |" * 7,
+        "| prior samples vs own | closer to own |"
+        + (" real: own vs nearest | real closer |" if real else ""),
+        "|" + " --- |" * (9 if real else 7),
     ]
     for c in checks:
-        lines.append(
+        line = (
             f"| {c.style} | {c.train_windows} | {c.own:.3f} | {c.nearest_other} "
             f"| {c.nearest_other_overlap:.3f} | {c.prior_own:.3f} | {'yes' if c.closer else 'NO'} |"
         )
+        if real:
+            line += (
+                f" {c.real_own:.3f} vs {c.real_nearest_other_overlap:.3f} "
+                f"| {'yes' if c.real_closer else 'NO'} |"
+            )
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -157,8 +171,11 @@ def main(argv: list[str] | None = None) -> int:
         ckpt = checkpoint.load(args.styles)
         out["styles"] = {"model": label(ckpt)}
         for name, w in (("train", train), (args.split, val)):
-            checks = styles.check_styles(ckpt, w.x, w.style, n=args.style_samples)
-            out["styles"][name] = [c.__dict__ | {"closer": c.closer} for c in checks]
+            real = (train.x, train.style) if w is val else None
+            checks = styles.check_styles(ckpt, w.x, w.style, n=args.style_samples, real=real)
+            out["styles"][name] = [
+                c.__dict__ | {"closer": c.closer, "real_closer": c.real_closer} for c in checks
+            ]
             parts.append(style_table(label(ckpt), name, checks))
 
     text = f"On {len(val)} {args.split} windows.\n\n" + "\n\n".join(parts)

@@ -63,9 +63,31 @@ def test_check_styles_finds_each_style_closest_to_its_own_windows(tmp_path):
     by = {c.style: c for c in checks}
     assert by["a"].nearest_other in ("b", "rare") and by["a"].closer and by["b"].closer
     assert by["a"].own > by["a"].nearest_other_overlap
+    assert by["a"].real_closer is None  # no real windows given: not checked
     # too few windows in x: the style is not checked
     checks = styles.check_styles(ckpt, x[:240], labels[:240], n=60, min_windows=50)
     assert [c.style for c in checks] == ["a", "b"]
+
+
+def test_check_styles_with_real_windows_tells_a_style_whose_held_out_windows_moved(tmp_path):
+    ckpt = styled_checkpoint(tmp_path, {"a": stats(3.0, 0.2, 300), "b": stats(-3.0, 0.2, 200)})
+    engine = Engine([ckpt])
+    a, b = (styles.style_samples(engine, s, 100, seed=2000) for s in ("a", "b"))
+    train_x, train_labels = np.concatenate([a, b]), np.array(["a"] * 100 + ["b"] * 100)
+    # held-out windows labelled "a" that look like "b" (and the other way round): real training
+    # windows of "a" lose to "b" as the samples do, so the failure is the data's
+    held_x = np.concatenate([b[:60], a[:60]])
+    held_labels = np.array(["a"] * 60 + ["b"] * 60)
+    checks = styles.check_styles(
+        ckpt, held_x, held_labels, n=80, min_windows=50, real=(train_x, train_labels)
+    )
+    by = {c.style: c for c in checks}
+    assert not by["a"].closer and by["a"].real_closer is False
+    # and on windows that do resemble their style, real windows pass
+    checks = styles.check_styles(
+        ckpt, train_x, train_labels, n=80, min_windows=50, real=(train_x, train_labels)
+    )
+    assert all(c.real_closer for c in checks)
 
 
 def test_style_statistics_mixture_covers_each_style(tmp_path):

@@ -196,15 +196,24 @@ def test_inference_fns_compute_what_the_model_computes(tmp_path, name):
     torch.manual_seed(1)
     model = small_model(name)
     ckpt = checkpoint.load(checkpoint.save(tmp_path / f"{name}.pt", model, name))
-    encode, decode = inference_fns(ckpt)
-    frozen = isinstance(decode, torch.jit.ScriptModule)
+    encode, pattern = inference_fns(ckpt)
+    frozen = isinstance(pattern, torch.jit.ScriptModule)
     assert frozen == getattr(ckpt.model, "traceable", False)  # feedforward ones are frozen
     x = torch.rand(1, ckpt.steps, 27)
     with torch.no_grad():
         mu = encode(x)[0]
         assert torch.allclose(mu, ckpt.model.encode(x)[0], atol=1e-5)
-        for a, b in zip(decode(mu + 1.0), ckpt.model.decode(mu + 1.0), strict=True):
-            assert torch.allclose(a, b, atol=1e-5)
+        # every voice forced on (bias -inf): the pattern carries the decoder's own outputs
+        always = torch.full((1, 1, 9), -torch.inf)
+        got = pattern(mu + 1.0, torch.zeros(1, ckpt.steps, 9), always)
+        logits, vel, off = ckpt.model.decode(mu + 1.0)
+        assert torch.equal(got[..., :9], torch.ones_like(logits))
+        assert torch.allclose(got[..., 9:18], vel, atol=1e-5)
+        assert torch.allclose(got[..., 18:], off, atol=1e-5)
+        # bias 0, no noise: a hit exactly where the logit is positive, velocity zeroed elsewhere
+        got = pattern(mu + 1.0, torch.zeros(1, ckpt.steps, 9), torch.zeros(1, 1, 9))
+        assert torch.equal(got[..., :9], (logits > 0).float())
+        assert torch.allclose(got[..., 9:18], vel * (logits > 0), atol=1e-5)
 
 
 def test_with_model_adds_a_model_and_leaves_the_engine_as_it_was(engine, folder):
@@ -251,8 +260,8 @@ def test_an_unfrozen_engine_answers_alike_until_frozen(tmp_path):
     engine = Engine([ckpt], freeze=False)
     z = np.random.default_rng(0).standard_normal(8).astype(np.float32)
     before = engine.decode(z, Controls(temperature=0))
-    assert not isinstance(engine._vae_fns["c"].decode, torch.jit.ScriptModule)
+    assert not isinstance(engine._vae_fns["c"].pattern, torch.jit.ScriptModule)
     engine.freeze()
-    assert isinstance(engine._vae_fns["c"].decode, torch.jit.ScriptModule)
+    assert isinstance(engine._vae_fns["c"].pattern, torch.jit.ScriptModule)
     np.testing.assert_allclose(engine.decode(z, Controls(temperature=0)), before, atol=1e-5)
     engine.freeze()  # again: nothing left to do

@@ -35,11 +35,11 @@ from pdbridge.bench import (  # noqa: E402
 KINDS = ("decode", "sample", "encode", "interpolate", "ping")
 
 
-def start(tree: Path, cpu: int) -> tuple[subprocess.Popen, tuple]:
+def start(tree: Path, cpu: int, extra: list[str]) -> tuple[subprocess.Popen, tuple]:
     port = free_port()
     env = dict(os.environ, PYTHONPATH=str(tree))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pdbridge", "serve", "--port", str(port)],
+        [sys.executable, "-m", "pdbridge", "serve", "--port", str(port), *extra],
         cwd=tree,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -57,6 +57,10 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=100)
     parser.add_argument("--block", type=int, default=30, help="round trips per block")
     parser.add_argument("--cpu", type=int, default=0)
+    parser.add_argument(
+        "--a-args", default="", help="extra `serve` options for A, e.g. '--batch 1'"
+    )
+    parser.add_argument("--b-args", default="", help="extra `serve` options for B")
     args = parser.parse_args()
     pin(args.cpu)
     z_dim, steps, _ = model_shape(["default"])
@@ -64,8 +68,8 @@ def main() -> int:
     procs = []
     try:
         targets = {}
-        for name, tree in (("A", args.a), ("B", args.b)):
-            proc, address = start(tree.resolve(), args.cpu)
+        for name, tree, extra in (("A", args.a, args.a_args), ("B", args.b, args.b_args)):
+            proc, address = start(tree.resolve(), args.cpu, extra.split())
             procs.append(proc)
             targets[name] = ServerTarget(address, requests)
         time.sleep(5)  # both servers freeze their models in the background first

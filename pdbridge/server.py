@@ -122,6 +122,10 @@ class _ReadyQueue:
                 if self._items:
                     return self._items.popleft()
 
+    def waiting(self) -> bool:
+        """Is any client waiting for a worker? (A glance without the lock: for a shortcut.)"""
+        return bool(self._items)
+
     def take(self, wanted: Callable[[_Client], bool], limit: int) -> list[_Client]:
         """Up to `limit` waiting clients for which `wanted(client)`, out of the line."""
         with self._lock:
@@ -324,18 +328,22 @@ class Server:
             with self._lock:
                 message = client.pending.popleft()
                 batch = [(client, message)]
-                if message.address in BATCHED and batch_size > 1:
+                if message.address in BATCHED and batch_size > 1 and self._ready.waiting():
                     # Other clients' decodes waiting now share this one's model call.
                     for other in self._ready.take(batches_with, batch_size - 1):
                         batch.append((other, other.pending.popleft()))
-            if len(batch) == 1:
-                replies = [self.protocol.handle(client.key, message)]
-            else:
-                replies = self.protocol.handle_many([(c.key, m) for c, m in batch])
+            if len(batch) == 1:  # the usual case: one client's request, nothing to share
+                self._send(self.protocol.handle(client.key, message), client.reply_to)
+                with self._lock:
+                    again = client.scheduled = bool(client.pending)
+                if again:
+                    self._ready.put(client)
+                continue
+            replies = self.protocol.handle_many([(c.key, m) for c, m in batch])
             for (c, _), reply in zip(batch, replies, strict=True):
                 self._send(reply, c.reply_to)
             with self._lock:
-                self.batched += len(batch) if len(batch) > 1 else 0
+                self.batched += len(batch)
                 again = [c for c, _ in batch if c.pending]
                 for c, _ in batch:
                     c.scheduled = bool(c.pending)

@@ -310,11 +310,9 @@ class Engine:
 
     def _run_vae(self, ckpt: Checkpoint, x: np.ndarray, controls: Controls) -> np.ndarray:
         """Encode the mean, decode it into a (steps, 27) pattern."""
-        fns = self._vae_fns[ckpt.name]
-        noise = torch.from_numpy(hit_noise(self._rng(controls), ckpt.steps, controls.temperature))
         with torch.inference_mode():
-            mu, _ = fns.encode(torch.from_numpy(np.ascontiguousarray(x[None])))
-            return fns.pattern(mu, noise, threshold_bias(controls.thresholds)).numpy()[0]
+            mu, _ = self._vae_fns[ckpt.name].encode(torch.from_numpy(np.ascontiguousarray(x[None])))
+        return self._decode(ckpt, mu[0].numpy(), controls)
 
     def _decode(
         self,

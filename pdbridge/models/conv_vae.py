@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from pdbridge.models.groovae import groove_objective
-from pdbridge.models.hvo import hvo_loss, split_hvo
+from pdbridge.models.groovae import GrooveObjectiveVAE
+from pdbridge.models.hvo import split_hvo
 
 FEATURES = 27
 
@@ -54,7 +54,7 @@ class ResBlock(nn.Module):
         return x + self.net(x)
 
 
-class ConvVAE(nn.Module):
+class ConvVAE(GrooveObjectiveVAE):
     traceable = True  # no Python control flow on values: the engine may freeze it
 
     def __init__(self, config: ConvVAEConfig):
@@ -90,14 +90,3 @@ class ConvVAE(nn.Module):
     def decode(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         h = self.from_z(z).view(-1, self.config.channels, self.coarse)
         return split_hvo(self.decoder(h).transpose(1, 2))
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        return self.decode(self.encode(x)[0])
-
-    def loss(
-        self, x_in: torch.Tensor, x_target: torch.Tensor, step: int
-    ) -> tuple[torch.Tensor, dict[str, float]]:
-        mu, logvar = self.encode(x_in)
-        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-        parts = hvo_loss(*self.decode(z), x_target)
-        return groove_objective(self.config, parts, mu, logvar, step)

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pdbridge.models.hvo import hvo_loss, split_hvo
+from pdbridge.models.hvo import hvo_loss, reparameterize, split_hvo
 
 FEATURES = 27
 
@@ -72,6 +72,22 @@ def groove_objective(
     logs = {k: v.item() for k, v in parts.items()}
     logs.update(kl=kl.mean().item(), recon=recon.item(), loss=loss.item())
     return loss, logs
+
+
+class GrooveObjectiveVAE(nn.Module):
+    """`forward` (decode the mean: what evaluation measures) and `loss` (`groove_objective` on a
+    reparameterized latent) for a VAE whose `decode(z)` is the whole decoder: our feedforward
+    VAEs. Subclasses define `config`, `encode` and `decode`."""
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return self.decode(self.encode(x)[0])
+
+    def loss(
+        self, x_in: torch.Tensor, x_target: torch.Tensor, step: int
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        mu, logvar = self.encode(x_in)
+        parts = hvo_loss(*self.decode(reparameterize(mu, logvar)), x_target)
+        return groove_objective(self.config, parts, mu, logvar, step)
 
 
 class GrooVAE(nn.Module):
@@ -161,6 +177,6 @@ class GrooVAE(nn.Module):
         self, x_in: torch.Tensor, x_target: torch.Tensor, step: int
     ) -> tuple[torch.Tensor, dict[str, float]]:
         mu, logvar = self.encode(x_in)
-        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        z = reparameterize(mu, logvar)
         parts = hvo_loss(*split_hvo(self.teacher_forced(z, x_target)), x_target)
         return groove_objective(self.config, parts, mu, logvar, step)

@@ -21,6 +21,11 @@ def split_hvo(raw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
     return logits, torch.sigmoid(vel), 0.5 * torch.tanh(off)
 
 
+def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """A latent drawn from N(mu, exp(logvar)) that gradients flow through (the VAE trick)."""
+    return mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+
+
 def hvo_loss(
     logits: torch.Tensor,
     velocities: torch.Tensor,

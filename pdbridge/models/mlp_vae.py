@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from pdbridge.models.hvo import hvo_loss, mlp, split_hvo
+from pdbridge.models.hvo import hvo_loss, mlp, reparameterize, split_hvo
 
 FEATURES = 27
 
@@ -67,8 +67,7 @@ class MLPVAE(nn.Module):
     ) -> tuple[torch.Tensor, dict[str, float]]:
         c = self.config
         mu, logvar = self.encode(x_in)
-        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-        parts = hvo_loss(*self.decode(z), x_target)
+        parts = hvo_loss(*self.decode(reparameterize(mu, logvar)), x_target)
         kl_per_dim = 0.5 * (mu**2 + logvar.exp() - 1.0 - logvar).mean(0)  # (z_dim,)
         kl = kl_per_dim.sum()
         kl_cost = kl_per_dim.clamp(min=c.free_bits).sum()

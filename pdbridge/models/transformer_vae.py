@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from pdbridge.models.groovae import groove_objective
-from pdbridge.models.hvo import hvo_loss, split_hvo
+from pdbridge.models.groovae import GrooveObjectiveVAE
+from pdbridge.models.hvo import split_hvo
 
 FEATURES = 27
 
@@ -44,7 +44,7 @@ def _stack(c: TransformerVAEConfig) -> nn.TransformerEncoder:
     return nn.TransformerEncoder(layer, c.layers, enable_nested_tensor=False)
 
 
-class TransformerVAE(nn.Module):
+class TransformerVAE(GrooveObjectiveVAE):
     def __init__(self, config: TransformerVAEConfig):
         super().__init__()
         self.config = c = config
@@ -65,14 +65,3 @@ class TransformerVAE(nn.Module):
     def decode(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         h = self.decoder(self.from_z(z)[:, None] + self.dec_pos)
         return split_hvo(self.out(h))
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        return self.decode(self.encode(x)[0])
-
-    def loss(
-        self, x_in: torch.Tensor, x_target: torch.Tensor, step: int
-    ) -> tuple[torch.Tensor, dict[str, float]]:
-        mu, logvar = self.encode(x_in)
-        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-        parts = hvo_loss(*self.decode(z), x_target)
-        return groove_objective(self.config, parts, mu, logvar, step)

@@ -81,6 +81,7 @@ class Udp:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind((bind, 0))
         self.sock.settimeout(timeout)
+        self.stale = 0  # replies that came too late for their ask (see `ask`)
 
     def send(self, data: bytes) -> None:
         self.sock.sendto(data, self.address)
@@ -92,8 +93,24 @@ class Udp:
             return None
 
     def ask(self, address: str, *args: object):
+        """Send, and read the reply. Replies still waiting from earlier asks (ones that timed
+        out) are thrown away first and counted in `stale`: else one late reply would pair every
+        later request with its predecessor's answer."""
+        self.drain()
         self.send(encode(address, *args))
         return self.receive()
+
+    def drain(self) -> None:
+        timeout = self.sock.gettimeout()
+        self.sock.settimeout(0)
+        try:
+            while True:
+                self.sock.recv(1 << 16)
+                self.stale += 1
+        except (BlockingIOError, ConnectionRefusedError):
+            pass
+        finally:
+            self.sock.settimeout(timeout)
 
     def close(self) -> None:
         self.sock.close()
@@ -457,6 +474,7 @@ def flood(models: list[str], seconds: float, clients: int, folder: Path, window:
             and sample.address == "/pattern"
             and udp.ask("/model").address == "/model"
         )
+        late = udp.stale
         udp.close()
         server.stop()
         failures = log_failures(server.log())
@@ -469,6 +487,7 @@ def flood(models: list[str], seconds: float, clients: int, folder: Path, window:
         "replies_received": sum(r for _, r in totals),
         "pings": len(pings),
         "pings_lost": lost,
+        "late_replies": late,
         "ping_ms_p50": round(float(np.median(ms)), 2),
         "ping_ms_p99": round(float(np.percentile(ms, 99)), 2),
         "ping_ms_worst": round(float(ms.max()), 2),

@@ -285,6 +285,12 @@ def free_port():
         return s.getsockname()[1]
 
 
+def ctrl_c_reaches_child() -> None:
+    """Popen(preexec_fn=...): a shell that starts a job in the background (`cmd &`, nohup) sets
+    SIGINT to ignored, and children inherit that; Ctrl-C tests need it at its default."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
 def test_serve_command_prints_ready_logs_requests_and_stops_cleanly(model_paths, stop_signal):
     port = free_port()
@@ -297,6 +303,7 @@ def test_serve_command_prints_ready_logs_requests_and_stops_cleanly(model_paths,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=ctrl_c_reaches_child,
     )
     try:
         ready = proc.stdout.readline()
@@ -349,6 +356,7 @@ def test_ctrl_c_while_models_load_is_a_clean_stop(model_paths):
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPROFILEIMPORTTIME": "1"},
+        preexec_fn=ctrl_c_reaches_child,
     )
     try:
         # The import-time log shows torch in: the models load next. Interrupt there.

@@ -6,7 +6,7 @@ A checkpoint is a dict of plain types written with `torch.save` and read with
     format          "pdbridge-checkpoint"
     format_version  1
     model           registry name, e.g. "mlp_vae"
-    task            "vae", "humanize", "drumify" or "next_step"
+    task            "vae", "humanize", "drumify", "infill" or "next_step"
     config          the model's config dataclass as a dict
     layout          {"steps", "voices", "features", "voice_names"}: the input the model expects
     state_dict      the weights

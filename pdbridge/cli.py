@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sample": ("pdbridge.filetools", "sample a new beat into a MIDI file"),
     "humanize": ("pdbridge.filetools", "give a stiff MIDI beat human velocity and timing"),
     "drumify": ("pdbridge.filetools", "turn a tapped rhythm (MIDI) into a full drum kit"),
+    "infill": ("pdbridge.filetools", "write new closed hi-hats for a MIDI beat"),
     "continue": ("pdbridge.filetools", "continue a MIDI beat for N bars"),
 }
 

@@ -151,6 +151,9 @@ class Client:
     def drumify(self, pattern: np.ndarray) -> np.ndarray:
         return self._pattern(self.request("/drumify", np.ravel(pattern)))
 
+    def infill(self, pattern: np.ndarray) -> np.ndarray:
+        return self._pattern(self.request("/infill", np.ravel(pattern)))
+
     def continue_(self, pattern: np.ndarray, bars: int = 2) -> np.ndarray:
         return self._pattern(self.request("/continue", np.ravel(pattern), float(bars)))
 

@@ -11,7 +11,8 @@ allocates no model. It never changes torch's thread count: the caller (server, C
 Which model answers:
 - sample / encode / decode / interpolate: the VAE named by `controls.model`, else the first
   loaded model whose task is "vae" (the first of the `default` alias);
-- humanize / drumify: the first loaded model whose task is "humanize" / "drumify";
+- humanize / drumify / infill: the first loaded model whose task is "humanize" / "drumify" /
+  "infill";
 - continue: the first loaded "next_step" model.
 A task model is just another checkpoint; its `task` field says which job it does.
 
@@ -39,8 +40,17 @@ from pdbridge import checkpoint
 from pdbridge.checkpoint import Checkpoint
 from pdbridge.errors import BadInputError, ModelError
 from pdbridge.interpolate import slerp
-from pdbridge.models.registry import task_input
-from pdbridge.pattern import FEATURES, NUM_VOICES, STEPS_PER_BAR, clean_array
+from pdbridge.models.registry import INFILL_VOICE, task_input
+from pdbridge.pattern import (
+    FEATURES,
+    HITS,
+    NUM_VOICES,
+    OFFSETS,
+    STEPS_PER_BAR,
+    VELOCITIES,
+    clean_array,
+    voice_index,
+)
 
 MAX_CONTINUE_BARS = 64
 
@@ -259,6 +269,19 @@ class Engine:
         ckpt = self._for_task("drumify")
         x = self._check_pattern(pattern, ckpt.steps)
         return self._run_vae(ckpt, task_input("drumify", x), controls)
+
+    def infill(self, pattern: np.ndarray, controls: Controls | None = None) -> np.ndarray:
+        """New closed hi-hats for `pattern`: its other voices exactly as they are, its own closed
+        hi-hat (if any) replaced by the one an infill model writes for them."""
+        controls = controls or Controls()
+        ckpt = self._for_task("infill")
+        x = self._check_pattern(pattern, ckpt.steps)
+        decoded = self._run_vae(ckpt, task_input("infill", x), controls)
+        voice = voice_index(INFILL_VOICE)
+        columns = [HITS.start + voice, VELOCITIES.start + voice, OFFSETS.start + voice]
+        out = x.copy()
+        out[:, columns] = decoded[:, columns]
+        return out
 
     def continue_(
         self, pattern: np.ndarray, bars: int = 2, controls: Controls | None = None

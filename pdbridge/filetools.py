@@ -3,6 +3,7 @@
     pdbridge sample --out beat.mid [--temperature 0.8] [--seed 1] [--style funk] [--bars 4]
     pdbridge humanize stiff.mid --out human.mid
     pdbridge drumify taps.mid --out kit.mid
+    pdbridge infill beat.mid --out hats.mid
     pdbridge continue beat.mid --bars 2 --out more.mid
 
 Inputs and outputs are .mid or .json (`pdbridge.convert`). Files longer than a model's window
@@ -82,9 +83,9 @@ def _task_steps(engine, task: str) -> int:
 
 
 def transform(engine, task: str, pattern: Pattern, controls) -> Pattern:
-    """Humanize or drumify a pattern of any length, one model window at a time."""
+    """Humanize, drumify or infill a pattern of any length, one model window at a time."""
     steps = _task_steps(engine, task)
-    run = engine.humanize if task == "humanize" else engine.drumify
+    run = {"humanize": engine.humanize, "drumify": engine.drumify, "infill": engine.infill}[task]
     if controls.seed is not None:  # one seed per window, so windows differ but repeat
         outs = [
             run(w, replace(controls, seed=controls.seed + i))

@@ -118,6 +118,7 @@ class Protocol:
             "/interpolate": self._interpolate,
             "/humanize": self._humanize,
             "/drumify": self._drumify,
+            "/infill": self._infill,
             "/continue": self._continue,
             "/temperature": self._temperature,
             "/seed": self._seed,
@@ -376,6 +377,10 @@ class Protocol:
     def _drumify(self, state: ClientState, message: Message) -> bytes:
         pattern = self._task_pattern(message, "drumify")
         return self._pattern_reply(state, self.engine.drumify(pattern, self._controls(state)))
+
+    def _infill(self, state: ClientState, message: Message) -> bytes:
+        pattern = self._task_pattern(message, "infill")
+        return self._pattern_reply(state, self.engine.infill(pattern, self._controls(state)))
 
     def _continue(self, state: ClientState, message: Message) -> bytes:
         pattern = self._task_pattern(message, "continue", allow_bars=True)

@@ -9,6 +9,10 @@ the model reads its task's input (`task_input`) and its answer is compared with 
 - drumify: the tapped rhythm (all voices collapsed into one) in, a full kit out (hits at
   threshold 0.5, deterministic). Hit F1, velocity and timing MAE over true-positive hits.
   Baseline: the training window whose tapped rhythm is nearest in Hamming distance, as is.
+- infill: the beat without its closed hi-hat in, the same beat with new closed hi-hats out.
+  Scored on that voice alone: hit F1, velocity and timing MAE over true-positive hits.
+  Baseline: the closed hi-hat of the training window whose other voices' hits are nearest in
+  Hamming distance.
 """
 
 from __future__ import annotations
@@ -18,9 +22,18 @@ import numpy as np
 from pdbridge import metrics
 from pdbridge.checkpoint import Checkpoint
 from pdbridge.engine import Controls, Engine
-from pdbridge.pattern import HITS, OFFSETS, VELOCITIES, tap_array
+from pdbridge.models.registry import INFILL_VOICE
+from pdbridge.pattern import HITS, OFFSETS, VELOCITIES, VOICES, drop_voices_array, tap_array
 
 DETERMINISTIC = Controls(temperature=0.0, seed=0)
+
+
+def nearest_hits(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """For each row of `a` (N, cells), the index of the row of `b` (M, cells) nearest in Hamming
+    distance (both 0/1; ties go to the first)."""
+    a, b = a.astype(np.float32), b.astype(np.float32)
+    distance = a @ (1.0 - b).T + (1.0 - a) @ b.T  # (N, M) cells that differ
+    return distance.argmin(1)
 
 
 def _engine_outputs(ckpt: Checkpoint, task: str, x: np.ndarray) -> np.ndarray:
@@ -77,10 +90,7 @@ def tapped_rhythm(x: np.ndarray) -> np.ndarray:
 def nearest_tap(x: np.ndarray, train_x: np.ndarray) -> np.ndarray:
     """For each window of `x`, the index of the training window with the nearest tapped rhythm
     (Hamming distance; ties go to the first)."""
-    a = tapped_rhythm(x).astype(np.float32)
-    b = tapped_rhythm(train_x).astype(np.float32)
-    distance = a @ (1.0 - b).T + (1.0 - a) @ b.T  # (N, M) steps that differ
-    return distance.argmin(1)
+    return nearest_hits(tapped_rhythm(x), tapped_rhythm(train_x))
 
 
 def drumify_baseline(x: np.ndarray, train_x: np.ndarray) -> np.ndarray:
@@ -102,4 +112,40 @@ def drumify_scores(
     }
 
 
-TASK_SCORES = {"humanize": humanize_scores, "drumify": drumify_scores}
+# ---------------------------------------------------------------------------- infill
+
+OTHER_VOICES = [v for v in VOICES if v != INFILL_VOICE]
+
+
+def infill_only(a: np.ndarray) -> np.ndarray:
+    """Only the infilled voice (the others silenced): metrics on it alone."""
+    return drop_voices_array(a, OTHER_VOICES)
+
+
+def infill_baseline(x: np.ndarray, train_x: np.ndarray) -> np.ndarray:
+    """`x` with the infilled voice of the training window whose other voices are nearest."""
+
+    def others(a: np.ndarray) -> np.ndarray:
+        return drop_voices_array(a, [INFILL_VOICE])[..., HITS].reshape(len(a), -1) >= 0.5
+
+    nearest = train_x[nearest_hits(others(x), others(train_x))]
+    return drop_voices_array(x, [INFILL_VOICE]) + infill_only(nearest)
+
+
+def infill_scores(
+    ckpt: Checkpoint, x: np.ndarray, bpm: np.ndarray, train_x: np.ndarray
+) -> dict[str, float]:
+    pred = infill_only(_engine_outputs(ckpt, "infill", x))
+    base = infill_only(infill_baseline(x, train_x))
+    want = infill_only(x)
+    return {
+        "hit_f1": metrics.hit_f1(pred, want),
+        "velocity_mae": metrics.velocity_mae(pred, want),
+        "timing_mae_ms": metrics.timing_mae_ms(pred, want, bpm),
+        "baseline_hit_f1": metrics.hit_f1(base, want),
+        "baseline_velocity_mae": metrics.velocity_mae(base, want),
+        "baseline_timing_mae_ms": metrics.timing_mae_ms(base, want, bpm),
+    }
+
+
+TASK_SCORES = {"humanize": humanize_scores, "drumify": drumify_scores, "infill": infill_scores}

@@ -79,7 +79,7 @@ def vae_table(rows: list[dict], reference: dict | None) -> str:
 def task_table(results: dict[str, dict]) -> str:
     lines = ["| task | model | metric | model | baseline | change |", "|" + " --- |" * 6]
     for task, r in results.items():
-        keys = ["hit_f1"] if task == "drumify" else []
+        keys = ["hit_f1"] if "hit_f1" in r else []
         keys += ["velocity_mae", "timing_mae_ms"]
         for k in keys:
             m, b = r[k], r[f"baseline_{k}"]
@@ -127,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reference", help="the row (model label) that speed-up and F1 compare to")
     p.add_argument("--humanize", help="a humanize model")
     p.add_argument("--drumify", help="a drumify model")
+    p.add_argument("--infill", help="an infill (new closed hi-hats) model")
     p.add_argument("--styles", help="a VAE whose style sampling to check")
     p.add_argument("--style-samples", type=int, default=400)
     p.add_argument("--latency-rounds", type=int, default=5)
@@ -157,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         ref = next((r for r in out["vae"] if r["model"] == args.reference), None)
         parts.append(vae_table(out["vae"], ref))
 
-    for task in ("humanize", "drumify"):
+    for task in task_metrics.TASK_SCORES:
         name = getattr(args, task)
         if name:
             ckpt = checkpoint.load(name)

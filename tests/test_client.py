@@ -53,6 +53,7 @@ def test_client_calls(client, engine):
     assert np.array_equal(client.interpolate(0.0), engine.decode(z, Controls(temperature=0)))
     assert np.array_equal(client.humanize(beat)[:, :9], beat[:, :9])
     assert client.drumify(beat).shape == (32, 27)
+    assert np.array_equal(client.infill(beat)[:, [0, 1, 3]], beat[:, [0, 1, 3]])
     assert client.continue_(beat, bars=1).shape == (16, 27)
     assert client.models()[:2] == ["tiny", "tiny2"]
     assert client.model("tiny2") == {"name": "tiny2", "task": "vae", "z_dim": Z_DIM, "steps": 32}

@@ -12,7 +12,7 @@ from pdbridge.errors import BadInputError, ModelError
 from pdbridge.interpolate import slerp
 from pdbridge.models.mlp_vae import MLPVAE, MLPVAEConfig
 from pdbridge.models.next_step import NextStep, NextStepConfig
-from pdbridge.pattern import HITS, OFFSETS, VELOCITIES
+from pdbridge.pattern import HITS, OFFSETS, VELOCITIES, voice_index
 
 torch.set_num_threads(1)
 Z = 8
@@ -30,6 +30,7 @@ def folder(tmp_path_factory):
     checkpoint.save(d / "vae.pt", vae(), "mlp_vae", extras={"styles": styles})
     checkpoint.save(d / "vae2.pt", vae(), "mlp_vae")
     checkpoint.save(d / "human.pt", vae(), "mlp_vae", task="humanize")
+    checkpoint.save(d / "infill.pt", vae(), "mlp_vae", task="infill")
     checkpoint.save(d / "next.pt", NextStep(NextStepConfig(hidden=(32,))), "next_step")
     return d
 
@@ -133,6 +134,26 @@ def test_task_models(engine, folder):
     out = with_task.humanize(x, Controls(seed=0))
     assert np.array_equal(out[:, HITS], x[:, HITS])  # same hits, new velocities and timing
     assert not np.allclose(out[:, VELOCITIES], x[:, VELOCITIES])
+
+
+def test_infill_writes_only_the_closed_hihat(folder):
+    engine = Engine.load([folder / "vae.pt", folder / "infill.pt"])
+    with pytest.raises(ModelError, match="no infill model loaded"):
+        Engine.load([folder / "vae.pt"]).infill(beat(1))
+    x = beat(5)
+    hat = voice_index("closed_hihat")
+    hat_columns = [HITS.start + hat, VELOCITIES.start + hat, OFFSETS.start + hat]
+    others = [c for c in range(27) if c not in hat_columns]
+    out = engine.infill(x, Controls(temperature=0.0, thresholds=0.0))  # every step a hat
+    assert np.array_equal(out[:, others], x[:, others])  # the rest of the beat untouched
+    assert out[:, HITS.start + hat].all()
+    # the model never sees the input's own hats: with or without them, the same new hats
+    no_hats = x.copy()
+    no_hats[:, hat_columns] = 0
+    c = Controls(temperature=1.0, seed=3)
+    assert np.array_equal(
+        engine.infill(x, c)[:, hat_columns], engine.infill(no_hats, c)[:, hat_columns]
+    )
 
 
 def test_bad_input_is_refused(engine):

@@ -64,6 +64,16 @@ def test_humanize_keeps_hits_and_length(models, stiff_beat, tmp_path):
     assert not np.allclose(human.velocities, stiff.velocities)
 
 
+def test_infill_keeps_the_other_voices_and_length(models, stiff_beat, tmp_path):
+    out = tmp_path / "hats.mid"
+    assert main(["infill", str(stiff_beat), "--out", str(out), "--threshold", "0", *models]) == 0
+    stiff, hats = read_midi(stiff_beat).pattern, read_midi(out, bars=3).pattern
+    assert hats.steps == 48 and hats.bpm == 100.0
+    others = [v for v in range(9) if v != 2]  # every voice but the closed hi-hat
+    assert np.array_equal(hats.hits[:, others], stiff.hits[:, others])
+    assert hats.hits[:, 2].all()  # threshold 0: a closed hi-hat on every step
+
+
 def test_drumify_and_continue(models, stiff_beat, tmp_path):
     kit = tmp_path / "kit.json"
     assert main(["drumify", str(stiff_beat), "--out", str(kit), "--seed", "1", *models]) == 0

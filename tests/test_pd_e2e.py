@@ -224,7 +224,7 @@ def task_model_args(tmp_path_factory) -> tuple[str, ...]:
 
 def test_performance_patch_drumify_humanize_continue(tmp_path, task_model_args):
     """The groove drawn in pdbridge.pd's recorder goes to /drumify and /humanize; the pattern
-    playing goes to /continue; each answer comes back as the new pattern."""
+    playing goes to /continue and /infill; each answer comes back as the new pattern."""
     ctl = free_udp_port()
     probe = write_probe(tmp_path, ctl)
     with Server(args=task_model_args) as srv:
@@ -250,5 +250,9 @@ def test_performance_patch_drumify_humanize_continue(tmp_path, task_model_args):
             assert drummed[:, :9].sum() > 0
             continued = press("continue")  # continues the pattern now playing (the drumified one)
             assert continued.shape == (32, 27)
+            hats = press("infill")  # new closed hi-hats for the pattern now playing
+            hat = [2, 11, 20]  # closed hi-hat: its hit, velocity and offset columns
+            others = [c for c in range(27) if c not in hat]
+            assert np.allclose(hats[:, others], continued[:, others], atol=1e-4)
             errors = [line.text for line in pd.lines if "error" in line.text]
     assert not errors, errors

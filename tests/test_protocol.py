@@ -122,11 +122,12 @@ def test_style_and_model_choice(protocol, engine):
     assert np.array_equal(funk, expected)
     assert ask(protocol, "/style", "none").args == ["style", "none"]
     assert ask(protocol, "/models").args == [
-        5,
+        6,
         "tiny",
         "tiny2",
         "tiny_humanize",
         "tiny_drumify",
+        "tiny_infill",
         "tiny_next",
     ]
     assert ask(protocol, "/model").args == ["tiny", "vae", Z_DIM, 32]
@@ -176,6 +177,8 @@ def test_task_models(protocol, engine):
     ask(protocol, "/temperature", 0.0)
     kit = pattern_of(ask(protocol, "/drumify", stiff.ravel()))
     assert np.array_equal(kit, engine.drumify(stiff, Controls(temperature=0)))
+    hats = pattern_of(ask(protocol, "/infill", stiff.ravel()))
+    assert np.array_equal(hats, engine.infill(stiff, Controls(temperature=0)))
     more = pattern_of(ask(protocol, "/continue", stiff.ravel(), 3.0))
     assert more.shape == (48, 27)
     assert pattern_of(ask(protocol, "/continue", stiff[:16].ravel())).shape == (32, 27)
@@ -186,6 +189,7 @@ def test_task_requests_without_their_model(vae_only):
     beat = a_beat().ravel()
     assert "no humanize model" in error_of(ask(protocol, "/humanize", beat), "/humanize")
     assert "no drumify model" in error_of(ask(protocol, "/drumify", beat), "/drumify")
+    assert "no infill model" in error_of(ask(protocol, "/infill", beat), "/infill")
     assert "no next_step model" in error_of(ask(protocol, "/continue", beat), "/continue")
 
 

@@ -1,4 +1,4 @@
-"""Humanize / drumify scores and their baselines."""
+"""Humanize / drumify / infill scores and their baselines."""
 
 from __future__ import annotations
 
@@ -57,6 +57,19 @@ def test_nearest_tap_is_the_hamming_nearest():
     assert task_metrics.nearest_tap(train[7:8], train)[0] in np.flatnonzero((b == b[7]).all(1))
 
 
+def test_infill_baseline_takes_the_hats_of_the_nearest_other_voices():
+    train, x = patterns(200, seed=7), patterns(10, seed=8)
+    train[42, :, 9:] = 0  # a training window that matches x[3] on every voice but the hats
+    train[42, :, [0, 1, 3, 4, 5, 6, 7, 8]] = x[3, :, [0, 1, 3, 4, 5, 6, 7, 8]]
+    base = task_metrics.infill_baseline(x, train)
+    hat = [2, 11, 20]
+    others = [c for c in range(27) if c not in hat]
+    assert np.array_equal(base[..., others], x[..., others])  # the other voices stay as they are
+    assert np.array_equal(base[3][:, hat], train[42][:, hat])  # the hats of the nearest window
+    only = task_metrics.infill_only(x)
+    assert np.array_equal(only[..., hat], x[..., hat]) and not only[..., others].any()
+
+
 def gmd_windows(root, split: str, files: int) -> np.ndarray:
     """Windows of the first `files` 4/4 performances of a split (fast: no full dataset build)."""
     config = DatasetConfig()
@@ -75,7 +88,7 @@ def test_drumify_baseline_on_gmd_is_a_real_but_weak_baseline(groove_dir):
     assert f1 < metrics.hit_f1(val, val)  # and it is not a copy of the answer
 
 
-@pytest.mark.parametrize("task", ["humanize", "drumify"])
+@pytest.mark.parametrize("task", ["humanize", "drumify", "infill"])
 def test_task_scores_through_the_engine(tmp_path, task):
     torch.manual_seed(0)
     name = "conv_vae"
@@ -86,16 +99,25 @@ def test_task_scores_through_the_engine(tmp_path, task):
     scores = task_metrics.TASK_SCORES[task](ckpt, x, bpm, train)
     for key, value in scores.items():
         assert np.isfinite(value), key
-    base = (
-        task_metrics.humanize_baseline(x, train)
-        if task == "humanize"
-        else task_metrics.drumify_baseline(x, train)
-    )
-    assert scores["baseline_velocity_mae"] == pytest.approx(metrics.velocity_mae(base, x))
+    if task == "infill":  # scored on the closed hi-hat alone
+        base = task_metrics.infill_only(task_metrics.infill_baseline(x, train))
+        want = task_metrics.infill_only(x)
+    else:
+        base = (
+            task_metrics.humanize_baseline(x, train)
+            if task == "humanize"
+            else task_metrics.drumify_baseline(x, train)
+        )
+        want = x
+    assert scores["baseline_velocity_mae"] == pytest.approx(metrics.velocity_mae(base, want))
     if task == "humanize":  # the engine keeps the input's hits: only velocity and timing change
         out = task_metrics._engine_outputs(ckpt, task, x)
         assert np.array_equal(out[..., HITS], x[..., HITS])
-    else:  # drumify reads only the tapped rhythm: windows with the same taps get the same kit
+    elif task == "drumify":  # it reads only the tapped rhythm: same taps, same kit
         a = task_metrics._engine_outputs(ckpt, task, x)
         b = task_metrics._engine_outputs(ckpt, task, tap_array(x))
         assert np.array_equal(a, b)
+    else:  # infill keeps every other voice exactly
+        out = task_metrics._engine_outputs(ckpt, task, x)
+        keep = [c for c in range(27) if c not in (2, 11, 20)]
+        assert np.array_equal(out[..., keep], x[..., keep])

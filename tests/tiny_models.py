@@ -23,7 +23,7 @@ STYLES = {
 
 def make_tiny_models(folder: Path, tasks: bool = True) -> list[Path]:
     """Write tiny checkpoints into `folder`: a VAE with styles, a second VAE, and (with `tasks`)
-    humanize, drumify and next-step models. Returns their paths, the default VAE first."""
+    humanize, drumify, infill and next-step models. Returns their paths, the default VAE first."""
     torch.manual_seed(0)
     torch.set_num_threads(1)
     folder.mkdir(parents=True, exist_ok=True)
@@ -39,6 +39,7 @@ def make_tiny_models(folder: Path, tasks: bool = True) -> list[Path]:
         paths += [
             checkpoint.save(folder / "tiny_humanize.pt", vae(), "mlp_vae", task="humanize"),
             checkpoint.save(folder / "tiny_drumify.pt", vae(), "mlp_vae", task="drumify"),
+            checkpoint.save(folder / "tiny_infill.pt", vae(), "mlp_vae", task="infill"),
             checkpoint.save(
                 folder / "tiny_next.pt", NextStep(NextStepConfig(hidden=(32,))), "next_step"
             ),

@@ -7,7 +7,7 @@ with the VAE or next-step interface of docs/architecture.md) and add one `ModelS
   or `"next_step"` (forward over the last bar -> the next step).
 - `task` says what the model's input is, as a transform of the real performance (the target):
   `"vae"` the pattern itself, `"humanize"` the quantized pattern at one velocity, `"drumify"` all
-  voices tapped into one. The trainer and the engine both use `task_input`, so a task model is
+  voices tapped into one, `"infill"` the pattern without its closed hi-hat. The trainer and the engine both use `task_input`, so a task model is
   trained and served on exactly the same input.
 """
 
@@ -26,9 +26,10 @@ from pdbridge.models.groovae import GrooVAE, GrooVAEConfig
 from pdbridge.models.mlp_vae import MLPVAE, MLPVAEConfig
 from pdbridge.models.next_step import NextStep, NextStepConfig
 from pdbridge.models.transformer_vae import TransformerVAE, TransformerVAEConfig
-from pdbridge.pattern import quantize_array, tap_array, with_velocity_array
+from pdbridge.pattern import drop_voices_array, quantize_array, tap_array, with_velocity_array
 
 HUMANIZE_VELOCITY = 0.8  # the one velocity of a "stiff" beat, as the humanize model sees it
+INFILL_VOICE = "closed_hihat"  # the voice an infill model writes anew (GrooVAE's hi-hat infilling)
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,15 @@ TASK_INPUTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "next_step": lambda a: np.asarray(a, np.float32),
     "humanize": lambda a: with_velocity_array(quantize_array(a), HUMANIZE_VELOCITY),
     "drumify": tap_array,
+    "infill": lambda a: drop_voices_array(a, [INFILL_VOICE]),
 }
-TASK_KINDS = {"vae": "vae", "humanize": "vae", "drumify": "vae", "next_step": "next_step"}
+TASK_KINDS = {
+    "vae": "vae",
+    "humanize": "vae",
+    "drumify": "vae",
+    "infill": "vae",
+    "next_step": "next_step",
+}
 
 
 def spec(name: str) -> ModelSpec:

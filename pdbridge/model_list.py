@@ -28,8 +28,11 @@ def describe() -> dict:
                 "z_dim": c.z_dim,
                 "steps": c.steps,
                 "styles": sorted(c.extras.get("styles", {})),
-                # humanize keeps its input's hits (its hit head is not trained): no hit F1
-                "val_hit_f1": None if c.task == "humanize" else c.metrics.get("val_hit_f1"),
+                # humanize keeps its input's hits (its hit head is not trained), and infill's
+                # F1 over all voices is mostly the voices it was given: no hit F1 for either
+                "val_hit_f1": None
+                if c.task in ("humanize", "infill")
+                else c.metrics.get("val_hit_f1"),
             }
         except ModelError as e:
             entry["error"] = str(e)

@@ -41,16 +41,7 @@ from pdbridge.checkpoint import Checkpoint
 from pdbridge.errors import BadInputError, ModelError
 from pdbridge.interpolate import slerp
 from pdbridge.models.registry import INFILL_VOICE, task_input
-from pdbridge.pattern import (
-    FEATURES,
-    HITS,
-    NUM_VOICES,
-    OFFSETS,
-    STEPS_PER_BAR,
-    VELOCITIES,
-    clean_array,
-    voice_index,
-)
+from pdbridge.pattern import FEATURES, NUM_VOICES, STEPS_PER_BAR, clean_array, voice_columns
 
 MAX_CONTINUE_BARS = 64
 
@@ -277,8 +268,7 @@ class Engine:
         ckpt = self._for_task("infill")
         x = self._check_pattern(pattern, ckpt.steps)
         decoded = self._run_vae(ckpt, task_input("infill", x), controls)
-        voice = voice_index(INFILL_VOICE)
-        columns = [HITS.start + voice, VELOCITIES.start + voice, OFFSETS.start + voice]
+        columns = voice_columns(INFILL_VOICE)
         out = x.copy()
         out[:, columns] = decoded[:, columns]
         return out

@@ -100,9 +100,14 @@ def drop_voices_array(a: np.ndarray, voices: Iterable[int | str]) -> np.ndarray:
     """Silence the given voices (indices or names from `VOICES`)."""
     out = np.array(a, dtype=np.float32, copy=True)
     for v in voices:
-        i = voice_index(v)
-        out[..., [HITS.start + i, VELOCITIES.start + i, OFFSETS.start + i]] = 0.0
+        out[..., voice_columns(v)] = 0.0
     return out
+
+
+def voice_columns(voice: int | str) -> list[int]:
+    """A voice's hit, velocity and offset columns in the 27 values of a step."""
+    i = voice_index(voice)
+    return [HITS.start + i, VELOCITIES.start + i, OFFSETS.start + i]
 
 
 def voice_index(voice: int | str) -> int:

@@ -76,21 +76,27 @@ def groove_objective(
 
 class GrooveObjectiveVAE(nn.Module):
     """`forward` (decode the mean: what evaluation measures) and `loss` (`groove_objective` on a
-    reparameterized latent) for a VAE whose `decode(z)` is the whole decoder: our feedforward
-    VAEs. Subclasses define `config`, `encode` and `decode`."""
+    reparameterized latent) for every VAE trained with it. Subclasses define `config`, `encode`
+    and `decode`; one whose decoder trains differently (GrooVAE: teacher forcing) overrides
+    `training_outputs`."""
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return self.decode(self.encode(x)[0])
+
+    def training_outputs(
+        self, z: torch.Tensor, x_target: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return self.decode(z)
 
     def loss(
         self, x_in: torch.Tensor, x_target: torch.Tensor, step: int
     ) -> tuple[torch.Tensor, dict[str, float]]:
         mu, logvar = self.encode(x_in)
-        parts = hvo_loss(*self.decode(reparameterize(mu, logvar)), x_target)
+        parts = hvo_loss(*self.training_outputs(reparameterize(mu, logvar), x_target), x_target)
         return groove_objective(self.config, parts, mu, logvar, step)
 
 
-class GrooVAE(nn.Module):
+class GrooVAE(GrooveObjectiveVAE):
     def __init__(self, config: GrooVAEConfig):
         super().__init__()
         self.config = c = config
@@ -169,14 +175,8 @@ class GrooVAE(nn.Module):
             step_in = torch.cat([hits, vel * hits, off * hits], dim=-1)
         return split_hvo(torch.stack(outputs, dim=1))
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Deterministic reconstruction (decode the mean): what evaluation measures."""
-        return self.decode(self.encode(x)[0])
-
-    def loss(
-        self, x_in: torch.Tensor, x_target: torch.Tensor, step: int
-    ) -> tuple[torch.Tensor, dict[str, float]]:
-        mu, logvar = self.encode(x_in)
-        z = reparameterize(mu, logvar)
-        parts = hvo_loss(*split_hvo(self.teacher_forced(z, x_target)), x_target)
-        return groove_objective(self.config, parts, mu, logvar, step)
+    def training_outputs(
+        self, z: torch.Tensor, x_target: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Teacher forcing: each decoder step reads the real previous step."""
+        return split_hvo(self.teacher_forced(z, x_target))

@@ -7,8 +7,8 @@ with the VAE or next-step interface of docs/architecture.md) and add one `ModelS
   or `"next_step"` (forward over the last bar -> the next step).
 - `task` says what the model's input is, as a transform of the real performance (the target):
   `"vae"` the pattern itself, `"humanize"` the quantized pattern at one velocity, `"drumify"` all
-  voices tapped into one, `"infill"` the pattern without its closed hi-hat. The trainer and the engine both use `task_input`, so a task model is
-  trained and served on exactly the same input.
+  voices tapped into one, `"infill"` the pattern without its closed hi-hat. The trainer and the
+  engine both use `task_input`, so a task model is trained and served on exactly the same input.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pdbridge.bench import (  # noqa: E402
+from pdbridge.evaluate.bench import (  # noqa: E402
     ServerTarget,
     free_port,
     make_requests,

@@ -5,8 +5,8 @@
         --reference groovae --humanize humanize --drumify drumify --styles groove_conv \
         --markdown runs/i6/comparison.md --json runs/i6/comparison.json
 
-Every figure comes from `pdbridge.evaluate` (reconstruction, sampling overlap, latency at batch 1
-on one thread, median) and `pdbridge.task_metrics` / `pdbridge.styles`, measured here in one
+Every figure comes from `pdbridge.evaluate.evaluation` (reconstruction, sampling overlap, latency at batch 1
+on one thread, median) and `pdbridge.evaluate.task_metrics` / `pdbridge.train.styles`, measured here in one
 process; latencies are timed in interleaved rounds (median of the rounds), so they compare even
 while the machine's load drifts. Models are shipped names or checkpoint paths; a model is named in
 the table by its file's stem (`best.pt` by its run folder).
@@ -22,9 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
-from pdbridge import checkpoint, evaluate, styles, task_metrics
-from pdbridge.dataset import DatasetConfig, load_windows
-from pdbridge.engine import configure_torch
+from pdbridge.evaluate import evaluation as evaluate
+from pdbridge.evaluate import task_metrics
+from pdbridge.inference import checkpoint
+from pdbridge.inference.engine import configure_torch
+from pdbridge.train.dataset import DatasetConfig, load_windows
+from pdbridge.train import styles
 
 
 def label(ckpt: checkpoint.Checkpoint) -> str:

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pdbridge.osc_codec import decode, encode
+from pdbridge.serve.osc_codec import decode, encode
 
 READY = re.compile(r"serving udp://([\d.]+):(\d+)")
 WELL_FORMED_ADDRESS = re.compile(r"^/[a-z]+$")
@@ -176,7 +176,7 @@ def log_failures(log: str) -> dict[str, int]:
 
 def protocol_addresses() -> list[str]:
     """Every address the protocol serves, asked of `Protocol` itself (never a copied list)."""
-    from pdbridge.protocol import Protocol
+    from pdbridge.serve.protocol import Protocol
 
     class NoEngine:
         def models(self) -> list:
@@ -317,7 +317,7 @@ class Fuzzer:
 
 def fuzz(models: list[str], cases: int, seed: int, folder: Path) -> dict:
     """Fuzz a real server: every well-formed datagram must be answered, nothing may crash."""
-    from pdbridge import checkpoint
+    from pdbridge.inference import checkpoint
 
     shutil.copy(checkpoint.resolve(models[0])[0], folder / f"{Fuzzer.LOADABLE}.pt")
     with ServeProcess(models, folder) as server:
@@ -551,9 +551,9 @@ def run_cli(argv: list[str]) -> tuple[int, str]:
 
 def in_process_server(models: list[str], model_dirs: list[Path], export_dir: Path, **config):
     """A real `Server` in this process (its client tables can be counted), with /load."""
-    from pdbridge.engine import Controls, Engine
-    from pdbridge.protocol import Protocol
-    from pdbridge.server import Server, ServerConfig, add_model
+    from pdbridge.inference.engine import Controls, Engine
+    from pdbridge.serve.protocol import Protocol
+    from pdbridge.serve.server import Server, ServerConfig, add_model
 
     protocol = Protocol(
         Engine.load(models),
@@ -572,7 +572,7 @@ def in_process_server(models: list[str], model_dirs: list[Path], export_dir: Pat
 
 
 def faults(models: list[str], folder: Path, vanishing: int = 300) -> dict:
-    from pdbridge import checkpoint
+    from pdbridge.inference import checkpoint
 
     good = checkpoint.resolve(models[0])[0]
     files = make_fault_files(folder / "bad", good, folder / "marker")
@@ -681,8 +681,8 @@ def local_address() -> str | None:
 
 
 def security(models: list[str], folder: Path) -> dict:
-    from pdbridge import checkpoint
-    from pdbridge.errors import ModelError
+    from pdbridge.core.errors import ModelError
+    from pdbridge.inference import checkpoint
 
     good = checkpoint.resolve(models[0])[0]
     result: dict[str, object] = {}

@@ -23,3 +23,15 @@ def groove_dir() -> Path:
 def _private_cache(tmp_path_factory, monkeypatch):
     # Tests never read or write the user's dataset cache; one cache per test session.
     monkeypatch.setenv("PDBRIDGE_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+def load_script(name: str):
+    """A measurement script of scripts/ as a module (they are not part of the package)."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module

@@ -7,8 +7,9 @@ import json
 import pytest
 import torch
 
-from pdbridge import checkpoint, errors
-from pdbridge.errors import ExitCode, ModelError
+from pdbridge.core import errors
+from pdbridge.core.errors import ExitCode, ModelError
+from pdbridge.inference import checkpoint
 from pdbridge.models import registry
 from pdbridge.models.mlp_vae import MLPVAE, MLPVAEConfig
 from pdbridge.models.next_step import NextStep, NextStepConfig
@@ -133,7 +134,7 @@ def test_config_from_dict_turns_lists_into_tuples():
 def test_models_command_lists_shipped_models_and_flags_broken_ones(tmp_path, monkeypatch, capsys):
     import argparse
 
-    from pdbridge import model_list
+    from pdbridge.cli import models as model_list
 
     monkeypatch.setenv("PDBRIDGE_MODELS", str(tmp_path))
     checkpoint.save(tmp_path / "good.pt", tiny_vae(), "mlp_vae", metrics={"val_hit_f1": 0.75})

@@ -7,7 +7,7 @@ import sys
 import pytest
 from test_midi import midi_file
 
-from pdbridge.pattern import Pattern
+from pdbridge.core.pattern import Pattern
 
 
 def pdbridge(*args, cwd=None):

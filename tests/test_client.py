@@ -11,11 +11,11 @@ from tiny_models import Z_DIM, make_tiny_models
 
 from pdbridge import __version__
 from pdbridge.cli import main
-from pdbridge.client import Client, ServerError, ServerTimeout
-from pdbridge.engine import Controls, Engine
-from pdbridge.pattern import Pattern
-from pdbridge.protocol import PROTOCOL_VERSION, Protocol
-from pdbridge.server import Server, ServerConfig
+from pdbridge.core.pattern import Pattern
+from pdbridge.inference.engine import Controls, Engine
+from pdbridge.serve.client import Client, ServerError, ServerTimeout
+from pdbridge.serve.protocol import PROTOCOL_VERSION, Protocol
+from pdbridge.serve.server import Server, ServerConfig
 
 torch.set_num_threads(1)
 

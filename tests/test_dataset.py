@@ -5,10 +5,10 @@ import pytest
 from test_midi import midi_file
 from test_pattern import random_pattern
 
-from pdbridge.dataset import DatasetConfig, load_windows
-from pdbridge.errors import BadInputError
-from pdbridge.midi import write_midi
-from pdbridge.pattern import Pattern
+from pdbridge.core.errors import BadInputError
+from pdbridge.core.midi import write_midi
+from pdbridge.core.pattern import Pattern
+from pdbridge.train.dataset import DatasetConfig, load_windows
 
 
 def make_folder(root, n=12, bars=4):

@@ -8,9 +8,9 @@ import torch
 from tiny_models import make_tiny_models
 
 from pdbridge.cli import main
-from pdbridge.errors import ExitCode
-from pdbridge.midi import read_midi, write_midi
-from pdbridge.pattern import Pattern
+from pdbridge.core.errors import ExitCode
+from pdbridge.core.midi import read_midi, write_midi
+from pdbridge.core.pattern import Pattern
 
 torch.set_num_threads(1)
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from pdbridge import checkpoint
-from pdbridge.engine import Controls, Engine
+from pdbridge.inference import checkpoint
+from pdbridge.inference.engine import Controls, Engine
 from pdbridge.models import registry
 from pdbridge.models.groovae import GrooVAEConfig, groove_objective
 from pdbridge.models.hvo import split_hvo

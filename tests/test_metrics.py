@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pdbridge import metrics
-from pdbridge.pattern import HITS, OFFSETS, VELOCITIES
+from pdbridge.core import metrics
+from pdbridge.core.pattern import HITS, OFFSETS, VELOCITIES
 
 
 def pattern(hits: dict[tuple[int, int], tuple[float, float]], steps: int = 32) -> np.ndarray:
@@ -98,7 +98,8 @@ def test_feature_overlap_of_a_set_with_itself_is_one_and_with_silence_is_low():
 def test_evaluate_gives_the_keys_the_issue_names(tmp_path, monkeypatch):
     import torch
 
-    from pdbridge import checkpoint, evaluate
+    from pdbridge.evaluate import evaluation as evaluate
+    from pdbridge.inference import checkpoint
     from pdbridge.models.mlp_vae import MLPVAE, MLPVAEConfig
     from pdbridge.models.next_step import NextStep, NextStepConfig
 

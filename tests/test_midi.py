@@ -3,11 +3,12 @@ import glob
 import mido
 import numpy as np
 import pytest
+from conftest import load_script
 from test_pattern import random_pattern
 
-from pdbridge.errors import BadInputError
-from pdbridge.midi import DrumMap, pattern_to_midi, read_midi, write_midi
-from pdbridge.pattern import Pattern
+from pdbridge.core.errors import BadInputError
+from pdbridge.core.midi import DrumMap, pattern_to_midi, read_midi, write_midi
+from pdbridge.core.pattern import Pattern
 
 
 def midi_file(path, notes, tpb=480, tempo=500_000, sig=(4, 4), channel=9, extra_tempos=()):
@@ -164,7 +165,7 @@ def read_midi_from(mid, tmp=[]):  # noqa: B006 - a scratch path shared by the ca
 
 def test_gmd_onsets_within_2ms_and_1_velocity(groove_dir):
     """Onset-level check on a few GMD files: every kept onset comes back within 2 ms / 1 velocity."""
-    from pdbridge.roundtrip import onset_round_trip
+    onset_round_trip = load_script("midi_roundtrip").onset_round_trip
 
     files = sorted(glob.glob(str(groove_dir / "drummer*/**/*.mid"), recursive=True))[::97]
     total = onset_round_trip(files)

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
+from pdbridge.core.pattern import tap_array
 from pdbridge.models import registry
 from pdbridge.models.mlp_vae import MLPVAE, MLPVAEConfig
 from pdbridge.models.next_step import NextStep, NextStepConfig
-from pdbridge.pattern import tap_array
 
 torch.set_num_threads(1)
 

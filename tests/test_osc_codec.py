@@ -9,8 +9,8 @@ import pytest
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from pdbridge.errors import BadInputError
-from pdbridge.osc_codec import OscError, decode, encode, read_address
+from pdbridge.core.errors import BadInputError
+from pdbridge.serve.osc_codec import OscError, decode, encode, read_address
 
 
 def python_osc(address: str, *args: object, types: str | None = None) -> bytes:

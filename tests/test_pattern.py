@@ -3,8 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from pdbridge.errors import BadInputError
-from pdbridge.pattern import FEATURES, NUM_VOICES, VOICES, Pattern, tap_array
+from pdbridge.core.errors import BadInputError
+from pdbridge.core.pattern import FEATURES, NUM_VOICES, VOICES, Pattern, tap_array
 
 
 def random_pattern(seed=0, steps=32, density=0.2, bpm=97.0) -> Pattern:

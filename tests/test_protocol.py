@@ -11,9 +11,9 @@ import torch
 from tiny_models import STYLES, Z_DIM, make_tiny_models
 
 from pdbridge import __version__
-from pdbridge.engine import Controls, Engine
-from pdbridge.osc_codec import decode, encode
-from pdbridge.protocol import PROTOCOL_VERSION, Protocol
+from pdbridge.inference.engine import Controls, Engine
+from pdbridge.serve.osc_codec import decode, encode
+from pdbridge.serve.protocol import PROTOCOL_VERSION, Protocol
 
 torch.set_num_threads(1)
 PATTERN_FLOATS = 27 * 32
@@ -288,7 +288,7 @@ def file_protocol(engine, tmp_path):
 
     def load_model(current, path):
         if path.name == "broken.pt":
-            from pdbridge.errors import ModelCorruptError
+            from pdbridge.core.errors import ModelCorruptError
 
             raise ModelCorruptError(f"{path}: not a readable checkpoint")
         loaded.append(path)
@@ -336,7 +336,7 @@ def test_load_and_export_are_off_without_folders(protocol):
 
 
 def test_export_writes_the_last_pattern_as_midi_inside_the_export_folder(file_protocol):
-    from pdbridge.midi import read_midi
+    from pdbridge.core.midi import read_midi
 
     protocol, _, root = file_protocol
     assert "no pattern to export" in error_of(ask(protocol, "/export", "a.mid"), "/export")

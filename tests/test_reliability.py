@@ -16,7 +16,7 @@ import pytest
 import torch
 from tiny_models import make_tiny_models
 
-from pdbridge.errors import ExitCode
+from pdbridge.core.errors import ExitCode
 
 torch.set_num_threads(1)
 
@@ -163,8 +163,8 @@ def test_datagrams_from_senders_not_allowed_are_dropped_without_a_reply(models, 
 
 
 def test_remote_listening_needs_the_flag_and_allow_must_parse():
-    from pdbridge.errors import UsageError
-    from pdbridge.server import ServerConfig, check_host
+    from pdbridge.core.errors import UsageError
+    from pdbridge.serve.server import ServerConfig, check_host
 
     with pytest.raises(UsageError, match="--allow-remote"):
         check_host(ServerConfig(host="0.0.0.0"))
@@ -176,10 +176,10 @@ def test_remote_listening_needs_the_flag_and_allow_must_parse():
 
 
 def test_port_in_use_is_reported_by_the_server_class(models):
-    from pdbridge.engine import Controls, Engine
-    from pdbridge.errors import PortInUseError
-    from pdbridge.protocol import Protocol
-    from pdbridge.server import Server, ServerConfig
+    from pdbridge.core.errors import PortInUseError
+    from pdbridge.inference.engine import Controls, Engine
+    from pdbridge.serve.protocol import Protocol
+    from pdbridge.serve.server import Server, ServerConfig
 
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as busy:
         busy.bind(("127.0.0.1", 0))

@@ -17,11 +17,11 @@ import pytest
 import torch
 from tiny_models import Z_DIM, make_tiny_models
 
-from pdbridge.engine import Controls, Engine
-from pdbridge.errors import ExitCode
-from pdbridge.osc_codec import decode, encode
-from pdbridge.protocol import Protocol
-from pdbridge.server import Server, ServerConfig
+from pdbridge.core.errors import ExitCode
+from pdbridge.inference.engine import Controls, Engine
+from pdbridge.serve.osc_codec import decode, encode
+from pdbridge.serve.protocol import Protocol
+from pdbridge.serve.server import Server, ServerConfig
 
 torch.set_num_threads(1)
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from pdbridge import checkpoint, styles
-from pdbridge.engine import Controls, Engine
+from pdbridge.inference import checkpoint
+from pdbridge.inference.engine import Controls, Engine
 from pdbridge.models import registry
+from pdbridge.train import styles
 
 torch.set_num_threads(1)
 Z = 8

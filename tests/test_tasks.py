@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from pdbridge import checkpoint, metrics, task_metrics
-from pdbridge.dataset import DatasetConfig, find_performances, performance_windows
+from pdbridge.core import metrics
+from pdbridge.core.pattern import HITS, OFFSETS, VELOCITIES, tap_array
+from pdbridge.evaluate import task_metrics
+from pdbridge.inference import checkpoint
 from pdbridge.models import registry
-from pdbridge.pattern import HITS, OFFSETS, VELOCITIES, tap_array
+from pdbridge.train.dataset import DatasetConfig, find_performances, performance_windows
 
 torch.set_num_threads(1)
 

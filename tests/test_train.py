@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from pdbridge import checkpoint
-from pdbridge.errors import BadInputError, ModelError
-from pdbridge.train import TrainConfig, config_from_args, train
+from pdbridge.core.errors import BadInputError, ModelError
+from pdbridge.inference import checkpoint
+from pdbridge.train.trainer import TrainConfig, config_from_args, train
 
 torch.set_num_threads(1)
 TINY = {

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from pdbridge import checkpoint
+from pdbridge.inference import checkpoint
 from pdbridge.models.mlp_vae import MLPVAE, MLPVAEConfig
 from pdbridge.models.next_step import NextStep, NextStepConfig
 

@@ -20,13 +20,13 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from pdbridge.errors import ModelError
+from pdbridge.core.errors import ModelError
+from pdbridge.core.pattern import drop_voices_array, quantize_array, tap_array, with_velocity_array
 from pdbridge.models.conv_vae import ConvVAE, ConvVAEConfig
 from pdbridge.models.groovae import GrooVAE, GrooVAEConfig
 from pdbridge.models.mlp_vae import MLPVAE, MLPVAEConfig
 from pdbridge.models.next_step import NextStep, NextStepConfig
 from pdbridge.models.transformer_vae import TransformerVAE, TransformerVAEConfig
-from pdbridge.pattern import drop_voices_array, quantize_array, tap_array, with_velocity_array
 
 HUMANIZE_VELOCITY = 0.8  # the one velocity of a "stiff" beat, as the humanize model sees it
 INFILL_VOICE = "closed_hihat"  # the voice an infill model writes anew (GrooVAE's hi-hat infilling)

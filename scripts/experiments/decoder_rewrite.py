@@ -1,6 +1,6 @@
 """Would rewriting conv_vae's decoder as plainer layers make /decode faster? (issue 4's 5x)
 
-The shipped decoder, frozen as the engine freezes it (`pdbridge.engine._Pattern`), against the
+The shipped decoder, frozen as the engine freezes it (`pdbridge.inference.engine._Pattern`), against the
 same weights rewritten for batch-1 inference, also frozen:
 
 - `from_z` and the first transposed convolution are both linear with nothing between them: one
@@ -25,8 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pdbridge import checkpoint
-from pdbridge.engine import _Pattern, assemble, configure_torch
+from pdbridge.inference import checkpoint
+from pdbridge.inference.engine import _Pattern, assemble, configure_torch
 from pdbridge.models.hvo import split_hvo
 
 

@@ -2,7 +2,7 @@
 
 Not part of pdbridge: a standalone experiment, outputs under runs/exp_humanize/.
 
-    # the shipped model and the baseline, scored by pdbridge.task_metrics (the numbers in docs)
+    # the shipped model and the baseline, scored by pdbridge.evaluate.task_metrics (the numbers in docs)
     python scripts/experiments/humanize_tempo.py reference
     # one variant (deterministic regressor; see --help for the switches)
     python scripts/experiments/humanize_tempo.py train --name dconv_tempo_l1ms --tempo --off-loss l1ms
@@ -10,8 +10,8 @@ Not part of pdbridge: a standalone experiment, outputs under runs/exp_humanize/.
 Data: the Groove MIDI Dataset's train and validation splits only (DatasetConfig(splits=...)), the
 same windows `pdbridge eval` builds for those splits. Scoring: the predicted velocities/offsets are
 put on the input's hits exactly as `Engine.humanize` does (hits of the input, `clean_array`), then
-`pdbridge.metrics.velocity_mae` / `timing_mae_ms` at each window's bpm, as in
-`pdbridge.task_metrics.humanize_scores`.
+`pdbridge.core.metrics.velocity_mae` / `timing_mae_ms` at each window's bpm, as in
+`pdbridge.evaluate.task_metrics.humanize_scores`.
 
 Variants (all deterministic: no latent, no KL):
 - arch `dconv`: 1x1 stem, then residual blocks of dilated 'same' convolutions (dilations
@@ -35,11 +35,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from pdbridge import checkpoint, metrics
-from pdbridge.dataset import DatasetConfig, load_windows
+from pdbridge.core import metrics
+from pdbridge.core.pattern import HITS, OFFSETS, VELOCITIES, clean_array
+from pdbridge.evaluate.task_metrics import humanize_baseline, humanize_scores
+from pdbridge.inference import checkpoint
 from pdbridge.models.registry import task_input
-from pdbridge.pattern import HITS, OFFSETS, VELOCITIES, clean_array
-from pdbridge.task_metrics import humanize_baseline, humanize_scores
+from pdbridge.train.dataset import DatasetConfig, load_windows
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data" / "groove"

@@ -30,15 +30,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from pdbridge.bench import free_port, pin, start_serve, wait_for_pong  # noqa: E402
-from pdbridge.osc_codec import encode  # noqa: E402
+from pdbridge.evaluate.bench import free_port, pin, start_serve, wait_for_pong  # noqa: E402
+from pdbridge.serve.osc_codec import encode  # noqa: E402
 
 CPU = 0
 ROUNDS, BLOCK, WARMUP = 60, 30, 3
 
 
 def engine():
-    from pdbridge.engine import Controls, Engine, configure_torch
+    from pdbridge.inference.engine import Controls, Engine, configure_torch
 
     configure_torch(1)
     eng = Engine.load(["conv_vae"])

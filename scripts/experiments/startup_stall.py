@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from pdbridge.osc_codec import encode
+from pdbridge.serve.osc_codec import encode
 
 ROOT = Path(__file__).resolve().parents[2]
 

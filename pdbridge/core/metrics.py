@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pdbridge.pattern import HITS, OFFSETS, STEPS_PER_BAR, VELOCITIES, VOICES
+from pdbridge.core.pattern import HITS, OFFSETS, STEPS_PER_BAR, VELOCITIES, VOICES
 
 CONTINUOUS_BINS = 30
 

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from pdbridge import metrics
-from pdbridge.checkpoint import Checkpoint
-from pdbridge.engine import Controls, Engine
+from pdbridge.core import metrics
+from pdbridge.core.pattern import HITS, OFFSETS, VELOCITIES, VOICES, drop_voices_array, tap_array
+from pdbridge.inference.checkpoint import Checkpoint
+from pdbridge.inference.engine import Controls, Engine
 from pdbridge.models.registry import INFILL_VOICE
-from pdbridge.pattern import HITS, OFFSETS, VELOCITIES, VOICES, drop_voices_array, tap_array
 
 DETERMINISTIC = Controls(temperature=0.0, seed=0)
 

@@ -36,9 +36,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pdbridge import __version__
-from pdbridge.errors import PdbridgeError, PortInUseError, UsageError
-from pdbridge.osc_codec import Message, OscError, decode, read_address
-from pdbridge.protocol import BATCHED, LATEST_WINS, PROTOCOL_VERSION, Protocol, error_reply
+from pdbridge.core.errors import PdbridgeError, PortInUseError, UsageError
+from pdbridge.serve.osc_codec import Message, OscError, decode, read_address
+from pdbridge.serve.protocol import BATCHED, LATEST_WINS, PROTOCOL_VERSION, Protocol, error_reply
 
 log = logging.getLogger(__name__)
 
@@ -446,7 +446,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
 def add_model(engine: object, path: object) -> tuple[object, str]:
     """A new engine with the checkpoint at `path` added (or replacing one of its name), for
     `/load`. The current engine is left untouched, so a bad file changes nothing."""
-    from pdbridge import checkpoint
+    from pdbridge.inference import checkpoint
 
     new = checkpoint.load(path)
     bigger = engine.with_model(new)
@@ -457,8 +457,8 @@ def add_model(engine: object, path: object) -> tuple[object, str]:
 def build_protocol(config: ServerConfig, freeze: bool = True) -> Protocol:
     """Load the models (this imports torch) and wrap them in a `Protocol`. With `freeze=False`
     the engine answers with the plain models until `protocol.engine.freeze()` is called."""
-    from pdbridge import checkpoint
-    from pdbridge.engine import Controls, Engine, configure_torch
+    from pdbridge.inference import checkpoint
+    from pdbridge.inference.engine import Controls, Engine, configure_torch
 
     configure_torch(config.torch_threads)
 

@@ -19,7 +19,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from pdbridge.errors import BadInputError
+from pdbridge.core.errors import BadInputError
 
 MAX_NAME = 255  # characters; a request's file name is short
 

@@ -6,8 +6,8 @@ import argparse
 import json
 import sys
 
-from pdbridge import checkpoint
-from pdbridge.errors import ModelError
+from pdbridge.core.errors import ModelError
+from pdbridge.inference import checkpoint
 
 
 def configure(parser: argparse.ArgumentParser, command: str) -> None:

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pdbridge.errors import BadInputError
-from pdbridge.midi import DRUM_CHANNEL, DrumMap, read_midi
-from pdbridge.pattern import FEATURES, STEPS_PER_BAR
-from pdbridge.progress import progress
+from pdbridge.core.errors import BadInputError
+from pdbridge.core.midi import DRUM_CHANNEL, DrumMap, read_midi
+from pdbridge.core.pattern import FEATURES, STEPS_PER_BAR
+from pdbridge.core.progress import progress
 
 log = logging.getLogger(__name__)
 CACHE_VERSION = 1

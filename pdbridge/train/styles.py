@@ -11,9 +11,9 @@ samples were closer to a neighbouring style than to their own for 2 of the 5 lar
 each style also gets a small mixture (k-means of its latents, each cluster's mean and spread,
 weighted by size); the engine picks a component by weight and samples `mu_k + std_k * eps`.
 
-`python -m pdbridge.styles CHECKPOINT --data DIR` (re)computes the statistics of a checkpoint in
+`python -m pdbridge.train.styles CHECKPOINT --data DIR` (re)computes the statistics of a checkpoint in
 place. `check_styles` tests the result: samples asked for in a style should be closer (feature
-overlap, `pdbridge.metrics`) to that style's real windows than to any other style's.
+overlap, `pdbridge.core.metrics`) to that style's real windows than to any other style's.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from pdbridge import checkpoint, metrics
-from pdbridge.checkpoint import Checkpoint
-from pdbridge.engine import Controls, Engine
+from pdbridge.core import metrics
+from pdbridge.inference import checkpoint
+from pdbridge.inference.checkpoint import Checkpoint
+from pdbridge.inference.engine import Controls, Engine
 
 MIN_STYLE_WINDOWS = 20  # styles with fewer training windows get no statistics
 COMPONENTS = 16  # mixture components per style (fewer for small styles)
@@ -185,11 +186,11 @@ def check_styles(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pdbridge.dataset import DatasetConfig, load_windows
     from pdbridge.models.registry import task_input
+    from pdbridge.train.dataset import DatasetConfig, load_windows
 
     p = argparse.ArgumentParser(
-        prog="python -m pdbridge.styles",
+        prog="python -m pdbridge.train.styles",
         description="(re)compute a VAE checkpoint's style statistics from a dataset's train split",
     )
     p.add_argument("checkpoint", help="checkpoint file, rewritten in place")

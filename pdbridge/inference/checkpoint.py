@@ -35,15 +35,15 @@ import torch
 from torch import nn
 
 from pdbridge import __version__
-from pdbridge.errors import (
+from pdbridge.core.errors import (
     ModelCorruptError,
     ModelError,
     ModelMissingError,
     ModelVersionError,
     UnsafeModelError,
 )
+from pdbridge.core.pattern import FEATURES, NUM_VOICES, VOICES
 from pdbridge.models import registry
-from pdbridge.pattern import FEATURES, NUM_VOICES, VOICES
 
 FORMAT = "pdbridge-checkpoint"
 FORMAT_VERSION = 1

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pdbridge.errors import BadInputError, PdbridgeError
-from pdbridge.osc_codec import Message, decode, encode
-from pdbridge.pattern import FEATURES, Pattern
+from pdbridge.core.errors import BadInputError, PdbridgeError
+from pdbridge.core.pattern import FEATURES, Pattern
+from pdbridge.serve.osc_codec import Message, decode, encode
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 1415
@@ -222,7 +222,7 @@ def run(args: argparse.Namespace) -> int:
         raise BadInputError(f"an OSC address starts with '/': got {args.address!r}")
     values: list[object] = [_parse_arg(a) for a in args.args]
     if args.pattern is not None:
-        from pdbridge.convert import load_pattern
+        from pdbridge.core.pattern_files import load_pattern
 
         values.append(load_pattern(args.pattern, bars=2).to_flat())
     with Client(args.host, args.port, timeout=args.timeout) as client:

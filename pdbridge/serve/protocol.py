@@ -2,7 +2,7 @@
 
 This module checks every request (count, types, ranges, NaN), keeps each client's settings and
 slots, calls the engine, and builds the reply bytes. It knows nothing of sockets (see
-`pdbridge.server`) or torch: the engine is duck-typed (`pdbridge.engine.Engine` in practice; see
+`pdbridge.serve.server`) or torch: the engine is duck-typed (`pdbridge.inference.engine.Engine` in practice; see
 docs/architecture.md for its methods), and the controls class is handed in.
 
 Every request gets exactly one reply. A request that is wrong, or that the engine refuses with a
@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from pdbridge import __version__
-from pdbridge.errors import BadInputError, PdbridgeError
-from pdbridge.osc_codec import Message, encode
-from pdbridge.paths import confine
-from pdbridge.pattern import FEATURES, NUM_VOICES, VOICES, Pattern
+from pdbridge.core.errors import BadInputError, PdbridgeError
+from pdbridge.core.paths import confine
+from pdbridge.core.pattern import FEATURES, NUM_VOICES, VOICES, Pattern
+from pdbridge.serve.osc_codec import Message, encode
 
 log = logging.getLogger(__name__)
 
@@ -521,7 +521,7 @@ class Protocol:
         if state.last_pattern is None:
             raise RequestError("no pattern to export yet; ask for one first (e.g. /sample)")
         path = confine(requested, [self.export_dir], MIDI_SUFFIXES, must_exist=False)
-        from pdbridge.midi import write_midi  # mido: only when a patch exports
+        from pdbridge.core.midi import write_midi  # mido: only when a patch exports
 
         path.parent.mkdir(parents=True, exist_ok=True)
         # Write beside, then rename: never half a file, and a symlink at `path` is replaced,

@@ -22,7 +22,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from pdbridge.errors import BadInputError
+from pdbridge.core.errors import BadInputError
 
 _INT = struct.Struct(">i")
 _FIXED_SIZE = {"h": 8, "d": 8, "t": 8, "T": 0, "F": 0, "N": 0, "I": 0}

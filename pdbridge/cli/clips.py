@@ -6,7 +6,7 @@
     pdbridge infill beat.mid --out hats.mid
     pdbridge continue beat.mid --bars 2 --out more.mid
 
-Inputs and outputs are .mid or .json (`pdbridge.convert`). Files longer than a model's window
+Inputs and outputs are .mid or .json (`pdbridge.core.pattern_files`). Files longer than a model's window
 (2 bars) are processed window by window and joined; the tempo of the input is kept.
 """
 
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pdbridge.convert import load_pattern, save_pattern
-from pdbridge.errors import BadInputError, ModelError
-from pdbridge.pattern import STEPS_PER_BAR, Pattern
+from pdbridge.core.errors import BadInputError, ModelError
+from pdbridge.core.pattern import STEPS_PER_BAR, Pattern
+from pdbridge.core.pattern_files import load_pattern, save_pattern
 
 
 def configure(parser: argparse.ArgumentParser, command_name: str) -> None:
@@ -55,7 +55,7 @@ def configure(parser: argparse.ArgumentParser, command_name: str) -> None:
 
 
 def _engine(args: argparse.Namespace):
-    from pdbridge.engine import Controls, Engine, configure_torch
+    from pdbridge.inference.engine import Controls, Engine, configure_torch
 
     configure_torch(1)  # small models: more threads only cost start-up time
 

@@ -5,11 +5,11 @@ On the split's 2-bar 4/4 windows:
 - reconstruction (VAE-kind models): encode the mean, decode, hit threshold 0.5; hit F1, velocity
   MAE (MIDI units) and timing MAE (ms at each window's tempo) over true-positive hits. A drumify
   model reads its task's input and is scored against the real performance; humanize, which keeps
-  its input's hits, has only its task scores (`pdbridge.task_metrics`).
+  its input's hits, has only its task scores (`pdbridge.evaluate.task_metrics`).
 - next_step: predict every step of each window's second bar from the 16 steps before it (hit
   threshold 0.5); baseline: copy the step one bar earlier.
 - sampling (generative VAEs): `SAMPLES` samples at temperature 1 against the split's windows, the
-  mean feature overlap of `pdbridge.metrics`, and mean hits per window, samples vs data.
+  mean feature overlap of `pdbridge.core.metrics`, and mean hits per window, samples vs data.
 - latency: engine calls at batch 1 on one CPU thread, median in microseconds.
 """
 
@@ -26,13 +26,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from pdbridge import checkpoint, metrics
-from pdbridge.checkpoint import Checkpoint
-from pdbridge.engine import Controls, Engine, configure_torch, draw_hits
-from pdbridge.errors import BadInputError
+from pdbridge.core import metrics
+from pdbridge.core.errors import BadInputError
+from pdbridge.core.pattern import NUM_VOICES, clean_array
+from pdbridge.evaluate.task_metrics import TASK_SCORES
+from pdbridge.inference import checkpoint
+from pdbridge.inference.checkpoint import Checkpoint
+from pdbridge.inference.engine import Controls, Engine, configure_torch, draw_hits
 from pdbridge.models.registry import task_input
-from pdbridge.pattern import NUM_VOICES, clean_array
-from pdbridge.task_metrics import TASK_SCORES
 
 SAMPLES = 1000
 SAMPLE_SEED = 0
@@ -194,7 +195,7 @@ def _clean(value: Any) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pdbridge.dataset import DatasetConfig, load_windows
+    from pdbridge.train.dataset import DatasetConfig, load_windows
 
     torch.set_num_threads(1)
     ckpt = checkpoint.load(args.model)

@@ -37,8 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pdbridge.osc_codec import decode, encode
-from pdbridge.pattern import FEATURES
+from pdbridge.core.pattern import FEATURES
+from pdbridge.serve.osc_codec import decode, encode
 
 KINDS = ("ping", "sample", "encode", "decode", "interpolate")
 
@@ -146,7 +146,7 @@ def naive_server(port: int, models: list[str], cpu: int) -> None:
     from pythonosc.osc_message_builder import OscMessageBuilder
     from pythonosc.osc_server import BlockingOSCUDPServer
 
-    from pdbridge.engine import Controls, Engine, configure_torch
+    from pdbridge.inference.engine import Controls, Engine, configure_torch
 
     configure_torch(1)  # the same model, run the same way as `pdbridge serve` runs it
 
@@ -299,7 +299,7 @@ class ModelTarget:
     """The engine's own time for the same calls, in this process (pinned to the same core)."""
 
     def __init__(self, models: list[str], requests: Requests) -> None:
-        from pdbridge.engine import Controls, Engine, configure_torch
+        from pdbridge.inference.engine import Controls, Engine, configure_torch
 
         configure_torch(1)  # as `pdbridge serve` runs it
 
@@ -363,7 +363,7 @@ class AfterRoundTrip:
 
 def model_shape(models: list[str]) -> tuple[int, int, str]:
     """z_dim, steps and name of the default VAE, read from the checkpoint without the engine."""
-    from pdbridge import checkpoint
+    from pdbridge.inference import checkpoint
 
     for item in models:
         for path in checkpoint.resolve(item):

@@ -28,11 +28,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from pdbridge import checkpoint, metrics
-from pdbridge.errors import BadInputError, ModelError
+from pdbridge.core import metrics
+from pdbridge.core.errors import BadInputError, ModelError
+from pdbridge.core.progress import progress
+from pdbridge.inference import checkpoint
 from pdbridge.models import registry
-from pdbridge.progress import progress
-from pdbridge.styles import style_statistics
+from pdbridge.train.styles import style_statistics
 
 log = logging.getLogger(__name__)
 
@@ -364,7 +365,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pdbridge.dataset import DatasetConfig, load_windows
+    from pdbridge.train.dataset import DatasetConfig, load_windows
 
     config = config_from_args(args)
     out = args.out or Path("runs") / (Path(args.model).stem.replace(".train", ""))

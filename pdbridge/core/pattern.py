@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pdbridge.errors import BadInputError
+from pdbridge.core.errors import BadInputError
 
 VOICES: tuple[str, ...] = (
     "kick",

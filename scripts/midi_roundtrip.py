@@ -2,7 +2,8 @@
 
 The one-hit-per-cell rule drops the quieter of two onsets that share a voice and a sixteenth; of
 the onsets it keeps, each should come back at the same voice within 2 ms and 1 velocity step.
-`python -m pdbridge.roundtrip DIR` measures it over a dataset's 4/4 files.
+`python scripts/midi_roundtrip.py DIR` measures it over a dataset's 4/4 files (e.g.
+../shared/data/groove).
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from pathlib import Path
 
 import mido
 
-from pdbridge.dataset import find_performances
-from pdbridge.midi import DRUM_CHANNEL, DrumMap, read_midi, write_midi
-from pdbridge.pattern import Pattern
-from pdbridge.progress import progress
+from pdbridge.core.midi import DRUM_CHANNEL, DrumMap, read_midi, write_midi
+from pdbridge.core.pattern import Pattern
+from pdbridge.core.progress import progress
+from pdbridge.train.dataset import find_performances
 
 
 @dataclass
@@ -100,7 +101,10 @@ def onset_round_trip(files: list, show_progress: bool = False) -> RoundTrip:
 
 
 def main(argv: list[str]) -> int:
-    root = Path(argv[0]) if argv else Path("../shared/data/groove")
+    if len(argv) != 1:
+        print("usage: python scripts/midi_roundtrip.py DATASET_DIR", file=sys.stderr)
+        return 2
+    root = Path(argv[0])
     files = [p.path for p in find_performances(root) if p.time_signature in ("4-4", "")]
     t = onset_round_trip(files, show_progress=True)
     print(

@@ -13,26 +13,26 @@ import logging
 import sys
 
 from pdbridge import __version__
-from pdbridge.errors import ExitCode, PdbridgeError
+from pdbridge.core.errors import ExitCode, PdbridgeError
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "convert": ("pdbridge.convert", "convert a drum pattern between .mid and .json"),
+    "convert": ("pdbridge.core.pattern_files", "convert a drum pattern between .mid and .json"),
     "dataset": (
-        "pdbridge.dataset",
+        "pdbridge.train.dataset",
         "read a Groove MIDI Dataset folder, count and cache its windows",
     ),
-    "train": ("pdbridge.train", "train a model on a dataset folder"),
-    "eval": ("pdbridge.evaluate", "evaluate a model on a split"),
-    "models": ("pdbridge.model_list", "list the shipped models"),
-    "serve": ("pdbridge.server", "run the OSC server for Pure Data"),
-    "send": ("pdbridge.client", "send one OSC request to a running server and print the reply"),
-    "bench": ("pdbridge.bench", "benchmark the server against a bare UDP echo and a naive server"),
-    "sample": ("pdbridge.filetools", "sample a new beat into a MIDI file"),
-    "humanize": ("pdbridge.filetools", "give a stiff MIDI beat human velocity and timing"),
-    "drumify": ("pdbridge.filetools", "turn a tapped rhythm (MIDI) into a full drum kit"),
-    "infill": ("pdbridge.filetools", "write new closed hi-hats for a MIDI beat"),
-    "continue": ("pdbridge.filetools", "continue a MIDI beat for N bars"),
+    "train": ("pdbridge.train.trainer", "train a model on a dataset folder"),
+    "eval": ("pdbridge.evaluate.evaluation", "evaluate a model on a split"),
+    "models": ("pdbridge.cli.models", "list the shipped models"),
+    "serve": ("pdbridge.serve.server", "run the OSC server for Pure Data"),
+    "send": ("pdbridge.serve.client", "send one OSC request to a running server and print the reply"),
+    "bench": ("pdbridge.evaluate.bench", "benchmark the server against a bare UDP echo and a naive server"),
+    "sample": ("pdbridge.cli.clips", "sample a new beat into a MIDI file"),
+    "humanize": ("pdbridge.cli.clips", "give a stiff MIDI beat human velocity and timing"),
+    "drumify": ("pdbridge.cli.clips", "turn a tapped rhythm (MIDI) into a full drum kit"),
+    "infill": ("pdbridge.cli.clips", "write new closed hi-hats for a MIDI beat"),
+    "continue": ("pdbridge.cli.clips", "continue a MIDI beat for N bars"),
 }
 
 

@@ -36,6 +36,13 @@ class ModelError(PdbridgeError):
     exit_code = ExitCode.BAD_MODEL
 
 
+class ModelLayoutError(ModelError):
+    """Weights or params of a layout pdbridge cannot rebuild: another architecture, renamed or
+    missing keys, wrong shapes (e.g. a foreign checkpoint given to an importer)."""
+
+    exit_code = ExitCode.BAD_MODEL
+
+
 class ModelMissingError(ModelError):
     exit_code = ExitCode.MODEL_MISSING
 

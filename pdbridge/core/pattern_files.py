@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pdbridge.errors import BadInputError
-from pdbridge.midi import DRUM_CHANNEL, DrumMap, read_midi, write_midi
-from pdbridge.pattern import Pattern
+from pdbridge.core.errors import BadInputError
+from pdbridge.core.midi import DRUM_CHANNEL, DrumMap, read_midi, write_midi
+from pdbridge.core.pattern import Pattern
 
 MIDI_SUFFIXES = (".mid", ".midi")
 

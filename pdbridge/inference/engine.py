@@ -4,7 +4,7 @@
     z = engine.encode(pattern)             # pattern: (32, 27) float32 -> (z_dim,)
     beat = engine.decode(z, Controls(temperature=0))
 
-Patterns are `(steps, 27)` float32 arrays in the layout of `pdbridge.pattern`. The engine knows
+Patterns are `(steps, 27)` float32 arrays in the layout of `pdbridge.core.pattern`. The engine knows
 nothing of OSC. It loads every model once; each call runs under `torch.inference_mode()` and
 allocates no model. It never changes torch's thread count: the caller (server, CLI) sets it once.
 
@@ -19,7 +19,7 @@ A task model is just another checkpoint; its `task` field says which job it does
 Hits are drawn as Bernoulli(sigmoid((logit - logit(threshold)) / temperature)); at temperature 0
 a hit is `sigmoid(logit) > threshold`. Styles come from per-style latent statistics stored in a
 checkpoint's extras (`{"styles": {name: {"mu": [...], "std": [...], "components": ...}}}`, see
-`pdbridge.styles`).
+`pdbridge.train.styles`).
 """
 
 from __future__ import annotations
@@ -36,12 +36,12 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from pdbridge import checkpoint
-from pdbridge.checkpoint import Checkpoint
-from pdbridge.errors import BadInputError, ModelError
-from pdbridge.interpolate import slerp
+from pdbridge.core.errors import BadInputError, ModelError
+from pdbridge.core.pattern import FEATURES, NUM_VOICES, STEPS_PER_BAR, clean_array, voice_columns
+from pdbridge.inference import checkpoint
+from pdbridge.inference.checkpoint import Checkpoint
+from pdbridge.inference.interpolate import slerp
 from pdbridge.models.registry import INFILL_VOICE, task_input
-from pdbridge.pattern import FEATURES, NUM_VOICES, STEPS_PER_BAR, clean_array, voice_columns
 
 MAX_CONTINUE_BARS = 64
 
@@ -308,7 +308,7 @@ class Engine:
         self, ckpt: Checkpoint, style: str, rng: np.random.Generator
     ) -> dict[str, np.ndarray]:
         """The Gaussian to sample `style` from: one of its mixture components, picked by weight,
-        when the checkpoint has them (see `pdbridge.styles`), else the style's one Gaussian."""
+        when the checkpoint has them (see `pdbridge.train.styles`), else the style's one Gaussian."""
         styles = ckpt.extras.get("styles", {})
         if style not in styles:
             have = ", ".join(sorted(styles)) or "none"

@@ -24,8 +24,8 @@ from pathlib import Path
 import mido
 import numpy as np
 
-from pdbridge.errors import BadInputError
-from pdbridge.pattern import NUM_VOICES, STEPS_PER_BAR, VOICES, Pattern
+from pdbridge.core.errors import BadInputError
+from pdbridge.core.pattern import NUM_VOICES, STEPS_PER_BAR, VOICES, Pattern
 
 DRUM_CHANNEL = 9  # MIDI channel 10, counted from 0 as mido does
 START_MARKER = "pdbridge:start"

@@ -215,7 +215,11 @@ def test_vae_offset_activation(o_activation):
     with torch.no_grad():
         raw = model.Decoder(z)
         logits, vel, off = model.decode(z)
-    want = torch.sigmoid(raw[..., 18:]) - 0.5 if o_activation == "sigmoid" else 0.5 * torch.tanh(raw[..., 18:])
+    want = (
+        torch.sigmoid(raw[..., 18:]) - 0.5
+        if o_activation == "sigmoid"
+        else 0.5 * torch.tanh(raw[..., 18:])
+    )
     assert torch.allclose(off, want) and torch.equal(logits, raw[..., :9])
     assert torch.allclose(vel, torch.sigmoid(raw[..., 9:18]))
 
@@ -274,9 +278,10 @@ def _cases():
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("spoil", "words"), [c[2:] for c in _cases()], ids=[c[0] for c in _cases()])
-def test_other_layouts_refused(spoil, words, request):
-    kind = next(c[1] for c in _cases() if c[0] == request.node.callspec.id)
+@pytest.mark.parametrize(
+    ("kind", "spoil", "words"), [c[1:] for c in _cases()], ids=[c[0] for c in _cases()]
+)
+def test_other_layouts_refused(kind, spoil, words):
     sd, params = spoil(*synthetic(kind)[:2])
     with pytest.raises(ModelLayoutError) as e:
         from_state_dict(sd, params)

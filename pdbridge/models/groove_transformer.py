@@ -239,7 +239,9 @@ class DensityVAE(nn.Module):
     def __init__(self, config: DensityVAEConfig):
         super().__init__()
         if config.o_activation not in ("sigmoid", "tanh"):
-            raise ValueError(f"o_activation must be 'sigmoid' or 'tanh', not {config.o_activation!r}")
+            raise ValueError(
+                f"o_activation must be 'sigmoid' or 'tanh', not {config.o_activation!r}"
+            )
         self.config = c = config
         self.InputLayerEncoder = InputLayer(FEATURES + 1, c.d_model_enc, c.steps, c.dropout)
         self.Encoder = EncoderStack(
@@ -342,7 +344,9 @@ def _kind_from_params(params: Mapping[str, Any]) -> Kind | None:
 def _kind_from_keys(state_dict: Mapping[str, Any]) -> Kind | None:
     if all(k in state_dict for k in _VAE_KEYS):
         return "density_vae"
-    if all(k in state_dict for k in _MGT_KEYS) and not any(k.startswith("Decoder.") for k in state_dict):
+    if all(k in state_dict for k in _MGT_KEYS) and not any(
+        k.startswith("Decoder.") for k in state_dict
+    ):
         return "mgt"
     return None
 
@@ -474,9 +478,7 @@ def config_from_params(params: Mapping[str, Any], state_dict: Mapping[str, Any])
         }
     for key, want in widths.items():
         if _shape(state_dict, key) != want:
-            raise ModelLayoutError(
-                f"{key} has shape {_shape(state_dict, key)}, params say {want}"
-            )
+            raise ModelLayoutError(f"{key} has shape {_shape(state_dict, key)}, params say {want}")
     for prefix, layers, d, heads in stacks:
         if _layer_count(state_dict, prefix) != layers:
             raise ModelLayoutError(

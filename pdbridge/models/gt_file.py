@@ -35,8 +35,9 @@ from pdbridge.models.groove_transformer import (
 
 
 def _first_line(e: BaseException) -> str:
+    """The first sentence of an exception's message, short enough for a one-line reason."""
     text = str(e).strip()
-    return text.splitlines()[0][:120] if text else type(e).__name__
+    return text.splitlines()[0].split(". ")[0][:120] if text else type(e).__name__
 
 
 def read_gt_checkpoint(
@@ -55,7 +56,9 @@ def read_gt_checkpoint(
         # map_location: the course's VAE files hold CUDA tensors
         data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
+        # torch words it "Unsupported global: GLOBAL x.Y was not an allowed global" or, for a
+        # blocked module such as os, "Trying to load unsupported GLOBAL posix.mkdir whose ..."
+        found = re.search(r"unsupported (?:global: )?GLOBAL ([\w.]+)", str(e), re.IGNORECASE)
         if found:  # the unpickler stopped at a Python object: loading it would run its code
             raise UnsafeModelError(
                 f"{path}: refused: a full pickle holding a Python object ({found.group(1)}); "

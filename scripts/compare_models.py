@@ -26,8 +26,8 @@ from pdbridge.evaluate import evaluation as evaluate
 from pdbridge.evaluate import task_metrics
 from pdbridge.inference import checkpoint
 from pdbridge.inference.engine import configure_torch
-from pdbridge.train.dataset import DatasetConfig, load_windows
 from pdbridge.train import styles
+from pdbridge.train.dataset import DatasetConfig, load_windows
 
 
 def label(ckpt: checkpoint.Checkpoint) -> str:

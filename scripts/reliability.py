@@ -552,8 +552,9 @@ def run_cli(argv: list[str]) -> tuple[int, str]:
 def in_process_server(models: list[str], model_dirs: list[Path], export_dir: Path, **config):
     """A real `Server` in this process (its client tables can be counted), with /load."""
     from pdbridge.inference.engine import Controls, Engine
+    from pdbridge.serve.app import add_model
     from pdbridge.serve.protocol import Protocol
-    from pdbridge.serve.server import Server, ServerConfig, add_model
+    from pdbridge.serve.server import Server, ServerConfig
 
     protocol = Protocol(
         Engine.load(models),

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import torch
 
+from pdbridge.cli.train import config_from_args
 from pdbridge.core.errors import BadInputError, ModelError
 from pdbridge.inference import checkpoint
-from pdbridge.train.trainer import TrainConfig, config_from_args, train
+from pdbridge.train.trainer import TrainConfig, train
 
 torch.set_num_threads(1)
 TINY = {

@@ -17,17 +17,17 @@ from pdbridge.core.errors import ExitCode, PdbridgeError
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "convert": ("pdbridge.core.pattern_files", "convert a drum pattern between .mid and .json"),
+    "convert": ("pdbridge.cli.convert", "convert a drum pattern between .mid and .json"),
     "dataset": (
-        "pdbridge.train.dataset",
+        "pdbridge.cli.dataset",
         "read a Groove MIDI Dataset folder, count and cache its windows",
     ),
-    "train": ("pdbridge.train.trainer", "train a model on a dataset folder"),
-    "eval": ("pdbridge.evaluate.evaluation", "evaluate a model on a split"),
+    "train": ("pdbridge.cli.train", "train a model on a dataset folder"),
+    "eval": ("pdbridge.cli.eval", "evaluate a model on a split"),
     "models": ("pdbridge.cli.models", "list the shipped models"),
-    "serve": ("pdbridge.serve.server", "run the OSC server for Pure Data"),
-    "send": ("pdbridge.serve.client", "send one OSC request to a running server and print the reply"),
-    "bench": ("pdbridge.evaluate.bench", "benchmark the server against a bare UDP echo and a naive server"),
+    "serve": ("pdbridge.cli.serve", "run the OSC server for Pure Data"),
+    "send": ("pdbridge.cli.send", "send one OSC request to a running server and print the reply"),
+    "bench": ("pdbridge.cli.bench", "benchmark the server against a bare UDP echo and a naive server"),
     "sample": ("pdbridge.cli.clips", "sample a new beat into a MIDI file"),
     "humanize": ("pdbridge.cli.clips", "give a stiff MIDI beat human velocity and timing"),
     "drumify": ("pdbridge.cli.clips", "turn a tapped rhythm (MIDI) into a full drum kit"),

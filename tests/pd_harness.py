@@ -70,7 +70,13 @@ def run_batch(
     With quit=True we send `pd quit` last, so opening alone is tested; otherwise the patch (or a
     send) must quit Pd itself. search_path=False opens it as a user would, without -path.
     """
-    cmd = [need_pd(), *PD_FLAGS, *flags, "-batch", *(["-path", str(PATCHES)] if search_path else [])]
+    cmd = [
+        need_pd(),
+        *PD_FLAGS,
+        *flags,
+        "-batch",
+        *(["-path", str(PATCHES)] if search_path else []),
+    ]
     cmd += ["-open", str(patch)]
     for s in (*sends, *(["pd quit"] if quit else [])):
         cmd += ["-send", s]

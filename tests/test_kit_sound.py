@@ -23,7 +23,17 @@ from pd_harness import error_lines, run_batch
 pytestmark = pytest.mark.pd
 
 SR = 44100  # Pd runs at this rate (-r), so a sample is 1000/44100 ms
-VOICES = ["kick", "snare", "closed_hihat", "open_hihat", "low_tom", "mid_tom", "high_tom", "crash", "ride"]
+VOICES = [
+    "kick",
+    "snare",
+    "closed_hihat",
+    "open_hihat",
+    "low_tom",
+    "mid_tom",
+    "high_tom",
+    "crash",
+    "ride",
+]
 
 
 def read_wav(path: Path) -> np.ndarray:
@@ -235,19 +245,32 @@ def test_every_hit_starts_at_its_logical_time(tmp_path, bpm):
 
 
 def test_levels_peak_below_full_scale_and_the_kick_is_loud(tmp_path):
-    """Each voice alone at velocity 1 (1.5 s apart), then all nine at once, default levels."""
-    gap = 1500.0
-    hits = [(v * gap, f"{v} 1") for v in range(9)] + [(9 * gap, f"{v} 1") for v in range(9)]
-    x = record_hits(tmp_path, hits, ms=12 * gap)[:, 0]
-    assert len(x) > 11 * gap * SR / 1000
-    peaks = {}
-    for v in range(9):
-        a, b = int(v * gap * SR / 1000), int((v + 1) * gap * SR / 1000)
-        peaks[VOICES[v]] = float(np.abs(x[a:b]).max())
-    peaks["all nine"] = float(np.abs(x[int(9 * gap * SR / 1000) : int(11 * gap * SR / 1000)]).max())
-    print("\npeaks at velocity 1, default levels: " + ", ".join(f"{k} {v:.3f}" for k, v in peaks.items()))
+    """Each voice alone at velocity 1 (1.5 s apart), then all nine at once, five times at other
+    places in the DSP block and the oscillators' cycles; default levels."""
+    gap, times = 1500.0, 5
+    hits = [(v * gap, f"{v} 1") for v in range(9)]
+    starts = [(9 + k) * gap + 7.3 * k for k in range(times)]
+    hits += [(t, f"{v} 1") for t in starts for v in range(9)]
+    x = record_hits(tmp_path, hits, ms=(10 + times) * gap)[:, 0]
+
+    def peak(a_ms, b_ms):
+        return float(np.abs(x[int(a_ms * SR / 1000) : int(b_ms * SR / 1000)]).max())
+
+    assert len(x) > (9 + times) * gap * SR / 1000
+    peaks = {VOICES[v]: peak(v * gap, (v + 1) * gap) for v in range(9)}
+    together = [peak(t, t + gap - 100) for t in starts]
+    peaks["all nine"] = max(together)
+    knee = int((np.abs(x) > 0.8).sum())  # samples in the mix bus's soft knee
+    print(
+        "\npeaks at velocity 1, default levels: "
+        + ", ".join(f"{k} {v:.3f}" for k, v in peaks.items())
+        + f" (all nine, {times} times: {', '.join(f'{p:.3f}' for p in together)}; "
+        + f"{knee} samples in the soft knee above 0.8)"
+    )
     assert all(0 < v < 0.99 for v in peaks.values()), peaks
     assert peaks["kick"] > 0.5, peaks
+    # each voice alone is in the bus's linear range: its sound is untouched by the knee
+    assert all(peaks[name] < 0.8 for name in VOICES), peaks
 
 
 def record_hits(tmp_path: Path, hits, ms: float) -> np.ndarray:
@@ -258,17 +281,20 @@ def record_hits(tmp_path: Path, hits, ms: float) -> np.ndarray:
     count = sum(1 for line in text.splitlines() if line.startswith(("#X obj", "#X msg", "#X text")))
     kit = count - 1  # the mix recorder's last object
     q, rq, rgo = count, count + 1, count + 2
-    text += "\n".join(
-        [
-            "#X obj 300 400 qlist;",
-            "#X obj 300 370 r ksq;",
-            "#X obj 400 370 r ksgo;",
-            "#X obj 500 370 r kskit;",
-            f"#X connect {rq} 0 {q} 0;",
-            f"#X connect {count + 3} 0 {kit} 0;",
-            f"#X connect {rgo} 0 {q} 0;",
-        ]
-    ) + "\n"
+    text += (
+        "\n".join(
+            [
+                "#X obj 300 400 qlist;",
+                "#X obj 300 370 r ksq;",
+                "#X obj 400 370 r ksgo;",
+                "#X obj 500 370 r kskit;",
+                f"#X connect {rq} 0 {q} 0;",
+                f"#X connect {count + 3} 0 {kit} 0;",
+                f"#X connect {rgo} 0 {q} 0;",
+            ]
+        )
+        + "\n"
+    )
     text = text.replace("#X msg 470 250 play;", "#X msg 470 250 \\; ksgo bang;")
     patch = tmp_path / "hits.pd"
     patch.write_text(text)

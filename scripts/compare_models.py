@@ -161,11 +161,11 @@ def main(argv: list[str] | None = None) -> int:
         ref = next((r for r in out["vae"] if r["model"] == args.reference), None)
         parts.append(vae_table(out["vae"], ref))
 
-    for task in task_metrics.TASK_SCORES:
+    for task in task_metrics.scored_tasks():
         name = getattr(args, task)
         if name:
             ckpt = checkpoint.load(name)
-            scores = task_metrics.TASK_SCORES[task](ckpt, val.x, val.bpm, train.x)
+            scores = task_metrics.task_scores(ckpt, val.x, val.bpm, train.x)
             out["tasks"][task] = {"model": label(ckpt), **scores}
     if out["tasks"]:
         parts.append(task_table(out["tasks"]))

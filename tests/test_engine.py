@@ -9,7 +9,8 @@ import torch
 from pdbridge.core.errors import BadInputError, ModelError
 from pdbridge.core.pattern import HITS, OFFSETS, VELOCITIES, voice_index
 from pdbridge.inference import checkpoint
-from pdbridge.inference.engine import Controls, Engine, draw_hits
+from pdbridge.inference.engine import Controls, Engine
+from pdbridge.inference.hits import draw_hits
 from pdbridge.inference.interpolate import slerp
 from pdbridge.models.mlp_vae import MLPVAE, MLPVAEConfig
 from pdbridge.models.next_step import NextStep, NextStepConfig
@@ -212,7 +213,7 @@ def small_model(name: str) -> torch.nn.Module:
 
 @pytest.mark.parametrize("name", list(SMALL))
 def test_inference_fns_compute_what_the_model_computes(tmp_path, name):
-    from pdbridge.inference.engine import inference_fns
+    from pdbridge.inference.freeze import inference_fns
 
     torch.manual_seed(1)
     model = small_model(name)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from pdbridge.core.pattern import tap_array
-from pdbridge.models import registry
+from pdbridge.models import tasks
 from pdbridge.models.mlp_vae import MLPVAE, MLPVAEConfig
 from pdbridge.models.next_step import NextStep, NextStepConfig
 
@@ -49,7 +49,7 @@ def test_vae_loss_terms_and_kl_annealing():
 
 
 def test_free_bits_leave_small_kl_unpenalised():
-    config = MLPVAEConfig(hidden=(32,), z_dim=8, kl_warmup_steps=0, free_bits=1000.0)
+    config = MLPVAEConfig(hidden=(32,), z_dim=8, kl_warmup_steps=0, free_nats_per_dim=1000.0)
     model = MLPVAE(config)
     x = batch()
     _, logs = model.loss(x, x, step=0)
@@ -73,8 +73,8 @@ def test_next_step_shapes():
 
 def test_task_inputs():
     x = batch(2).numpy()
-    human = registry.task_input("humanize", x)
+    human = tasks.task_input("humanize", x)
     assert np.all(human[..., 18:] == 0)  # quantized
-    assert np.allclose(human[..., 9:18][x[..., :9] > 0], registry.HUMANIZE_VELOCITY)
-    assert np.array_equal(registry.task_input("drumify", x), tap_array(x))
-    assert np.array_equal(registry.task_input("vae", x), x)
+    assert np.allclose(human[..., 9:18][x[..., :9] > 0], tasks.HUMANIZE_VELOCITY)
+    assert np.array_equal(tasks.task_input("drumify", x), tap_array(x))
+    assert np.array_equal(tasks.task_input("vae", x), x)

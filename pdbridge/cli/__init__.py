@@ -14,6 +14,7 @@ import sys
 
 from pdbridge import __version__
 from pdbridge.core.errors import ExitCode, PdbridgeError
+from pdbridge.models.tasks import TASKS
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -28,12 +29,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("pdbridge.cli.serve", "run the OSC server for Pure Data"),
     "send": ("pdbridge.cli.send", "send one OSC request to a running server and print the reply"),
     "bench": ("pdbridge.cli.bench", "benchmark the server against a bare UDP echo and a naive server"),
-    "sample": ("pdbridge.cli.clips", "sample a new beat into a MIDI file"),
-    "humanize": ("pdbridge.cli.clips", "give a stiff MIDI beat human velocity and timing"),
-    "drumify": ("pdbridge.cli.clips", "turn a tapped rhythm (MIDI) into a full drum kit"),
-    "infill": ("pdbridge.cli.clips", "write new closed hi-hats for a MIDI beat"),
-    "continue": ("pdbridge.cli.clips", "continue a MIDI beat for N bars"),
 }
+# the clip tools: one command per task that has a verb (pdbridge.models.tasks)
+COMMANDS |= {t.verb: ("pdbridge.cli.clips", t.help) for t in TASKS.values() if t.verb}
 
 
 def build_parser() -> argparse.ArgumentParser:

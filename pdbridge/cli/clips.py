@@ -19,8 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from pdbridge.core.errors import BadInputError, ModelError
-from pdbridge.core.pattern import STEPS_PER_BAR, Pattern
+from pdbridge.core.pattern import DEFAULT_THRESHOLD, NUM_VOICES, STEPS_PER_BAR, Pattern
 from pdbridge.core.pattern_files import load_pattern, save_pattern
+from pdbridge.models.tasks import TASKS
+
+VERBS = {t.verb: t for t in TASKS.values() if t.verb}  # clip command -> its task
 
 
 def configure(parser: argparse.ArgumentParser, command_name: str) -> None:
@@ -39,7 +42,7 @@ def configure(parser: argparse.ArgumentParser, command_name: str) -> None:
     )
     parser.add_argument("--seed", type=int, default=None, help="repeat a result exactly")
     parser.add_argument(
-        "--threshold", type=float, default=0.5, help="hit threshold 0..1 (higher = fewer hits)"
+        "--threshold", type=float, default=DEFAULT_THRESHOLD, help="hit threshold 0..1 (higher = fewer hits)"
     )
     if command_name == "sample":
         parser.add_argument("--style", default=None, help="sample in one style, e.g. funk")
@@ -63,7 +66,7 @@ def _engine(args: argparse.Namespace):
     controls = Controls(
         temperature=args.temperature,
         seed=args.seed,
-        thresholds=np.full(9, args.threshold, np.float32),
+        thresholds=np.full(NUM_VOICES, args.threshold, np.float32),
         style=getattr(args, "style", None),
     )
     return engine, controls
@@ -85,7 +88,10 @@ def _task_steps(engine, task: str) -> int:
 def transform(engine, task: str, pattern: Pattern, controls) -> Pattern:
     """Humanize, drumify or infill a pattern of any length, one model window at a time."""
     steps = _task_steps(engine, task)
-    run = {"humanize": engine.humanize, "drumify": engine.drumify, "infill": engine.infill}[task]
+
+    def run(window: np.ndarray, controls) -> np.ndarray:
+        return engine.transform(task, window, controls)
+
     if controls.seed is not None:  # one seed per window, so windows differ but repeat
         outs = [
             run(w, replace(controls, seed=controls.seed + i))
@@ -101,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "bars", 1) < 1:
         raise BadInputError(f"--bars {args.bars}: need at least 1")
     engine, controls = _engine(args)
-    if command == "sample":
+    task = VERBS[command]
+    if task.name == "vae":
         vae = next((m for m in engine.models() if m.task == "vae"), None)
         if vae is None:
             raise ModelError("no VAE model loaded; add one with --model NAME_OR_PATH")
@@ -113,13 +120,13 @@ def run(args: argparse.Namespace) -> int:
         out = Pattern.from_array(np.concatenate(parts), args.bpm).fit(args.bars * STEPS_PER_BAR)
     else:
         pattern = load_pattern(args.input)
-        if command == "continue":
+        if task.kind == "next_step":
             more = engine.continue_(pattern.to_array(), args.bars, controls)
             out = Pattern.from_array(more, pattern.bpm)
             if args.with_input:
                 out = Pattern.join([pattern, out])
         else:
-            out = transform(engine, command, pattern, controls)
+            out = transform(engine, task.name, pattern, controls)
     save_pattern(out, args.out)
     print(f"{args.out}: {out.num_hits} hits, {out.steps} steps, {out.bpm:g} bpm")
     return 0

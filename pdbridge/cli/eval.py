@@ -13,7 +13,7 @@ import torch
 
 from pdbridge.core.errors import BadInputError
 from pdbridge.evaluate.evaluation import evaluate
-from pdbridge.evaluate.task_metrics import TASK_SCORES
+from pdbridge.evaluate.task_metrics import scored_tasks
 from pdbridge.inference import checkpoint
 
 
@@ -80,7 +80,7 @@ def format_table(result: dict) -> str:
         lines.append("next step (threshold 0.5)")
         row("hit F1", r["hit_f1"])
         row("baseline (copy 1 bar back)", r.get("baseline_hit_f1"))
-    for task in TASK_SCORES:
+    for task in scored_tasks():
         if task in result:
             lines.append(f"{task} (through the engine) vs baseline")
             for key, value in result[task].items():

@@ -8,6 +8,7 @@ import sys
 
 from pdbridge.core.errors import ModelError
 from pdbridge.inference import checkpoint
+from pdbridge.models.tasks import TASKS
 
 
 def configure(parser: argparse.ArgumentParser, command: str) -> None:
@@ -28,11 +29,8 @@ def describe() -> dict:
                 "z_dim": c.z_dim,
                 "steps": c.steps,
                 "styles": sorted(c.extras.get("styles", {})),
-                # humanize keeps its input's hits (its hit head is not trained), and infill's
-                # F1 over all voices is mostly the voices it was given: no hit F1 for either
-                "val_hit_f1": None
-                if c.task in ("humanize", "infill")
-                else c.metrics.get("val_hit_f1"),
+                # e.g. humanize keeps its input's hits: no hit F1 (Task.hit_f1 says why)
+                "val_hit_f1": c.metrics.get("val_hit_f1") if TASKS[c.task].hit_f1 else None,
             }
         except ModelError as e:
             entry["error"] = str(e)

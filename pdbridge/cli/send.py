@@ -8,7 +8,8 @@ from pathlib import Path
 
 from pdbridge.core.errors import BadInputError
 from pdbridge.core.pattern import FEATURES, Pattern
-from pdbridge.serve.client import DEFAULT_HOST, DEFAULT_PORT, Client
+from pdbridge.serve.address import DEFAULT_HOST, DEFAULT_PORT
+from pdbridge.serve.client import Client
 from pdbridge.serve.osc_codec import Message
 
 

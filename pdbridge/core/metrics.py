@@ -142,3 +142,119 @@ def feature_overlap(a: np.ndarray, b: np.ndarray) -> tuple[float, dict[str, floa
 def mean_hits(a: np.ndarray) -> float:
     """Mean number of hits per pattern."""
     return float(_hits(a).sum((-2, -1)).mean())
+
+
+# ---------------------------------------------------------------------------- feel (issue 15)
+#
+# A model that predicts each hit's average timing and velocity has a low MAE and sounds like a
+# machine: these measure whether its outputs carry the performance's feel (correlation with the
+# real values, spread next to the real spread) and whether its samples are neither copies of the
+# training beats nor strangers to them (novelty).
+
+MIN_VOICE_HITS = 30  # a voice's spread counts only where both sets have this many hits of it
+
+
+def _column(a: np.ndarray, what: str) -> slice:
+    if what not in ("offsets", "velocities"):
+        raise ValueError(f"what must be 'offsets' or 'velocities'; got {what!r}")
+    return OFFSETS if what == "offsets" else VELOCITIES
+
+
+def hit_correlation(pred: np.ndarray, true: np.ndarray, what: str = "offsets") -> float:
+    """Pearson correlation of `what` ("offsets" or "velocities") between prediction and truth
+    over the true-positive hits (NaN with fewer than 2 or no variation)."""
+    pred, true = np.asarray(pred), np.asarray(true)
+    tp = _hits(pred) & _hits(true)
+    cols = _column(pred, what)
+    p, t = pred[..., cols][tp].astype(np.float64), true[..., cols][tp].astype(np.float64)
+    if len(p) < 2 or p.std() == 0 or t.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(p, t)[0, 1])
+
+
+def voice_spreads(a: np.ndarray, what: str = "offsets") -> tuple[np.ndarray, np.ndarray]:
+    """Per voice, the standard deviation of `what` over the set's hits and the number of hits,
+    each (9,) (std NaN for a voice without hits)."""
+    a = np.asarray(a)
+    hits = _hits(a).reshape(-1, len(VOICES))
+    values = a[..., _column(a, what)].reshape(-1, len(VOICES))
+    std = np.full(len(VOICES), np.nan)
+    count = hits.sum(0)
+    for v in range(len(VOICES)):
+        if count[v]:
+            std[v] = values[hits[:, v], v].astype(np.float64).std()
+    return std, count
+
+
+def spread_ratio(
+    pred: np.ndarray, true: np.ndarray, what: str = "offsets", min_hits: int = MIN_VOICE_HITS
+) -> tuple[float, dict[str, float]]:
+    """How wide `pred`'s velocities or offsets spread next to `true`'s: per voice, the standard
+    deviation over the set's hits divided by the real one; the mean over the voices with at least
+    `min_hits` hits in both sets (and a real spread above 0), and each such voice's ratio.
+    1 = as varied as the real drumming, below 1 = tidier (averaged), above 1 = wilder."""
+    ps, pc = voice_spreads(pred, what)
+    ts, tc = voice_spreads(true, what)
+    per = {
+        VOICES[v]: float(ps[v] / ts[v])
+        for v in range(len(VOICES))
+        if pc[v] >= min_hits and tc[v] >= min_hits and ts[v] > 0
+    }
+    return (float(np.mean(list(per.values()))) if per else float("nan")), per
+
+
+def within_window_spread(a: np.ndarray, what: str = "offsets") -> float:
+    """The mean over windows (with at least 2 hits) of the standard deviation of `what` over
+    each window's hits, all voices together: the variation inside one performance, without its
+    drift from window to window."""
+    a = np.asarray(a)
+    hits = _hits(a).reshape(len(a), -1)
+    values = a[..., _column(a, what)].reshape(len(a), -1).astype(np.float64)
+    n = hits.sum(1)
+    keep = n >= 2
+    if not keep.any():
+        return float("nan")
+    mean = (values * hits).sum(1) / np.maximum(n, 1)
+    var = (((values - mean[:, None]) ** 2) * hits).sum(1) / np.maximum(n, 1)
+    return float(np.sqrt(var[keep]).mean())
+
+
+def within_window_spread_ratio(pred: np.ndarray, true: np.ndarray, what: str = "offsets") -> float:
+    """`within_window_spread` of `pred` over that of `true` (1 = as varied inside a window)."""
+    return within_window_spread(pred, what) / within_window_spread(true, what)
+
+
+def nearest_hamming(a: np.ndarray, b: np.ndarray, chunk: int = 512) -> np.ndarray:
+    """For each pattern of `a`, the Hamming distance of its hit grid (steps x 9 cells) to the
+    nearest hit grid of `b`, (N,) int."""
+    ha = _hits(a).reshape(len(a), -1).astype(np.float32)
+    hb = _hits(b).reshape(len(b), -1).astype(np.float32)
+    nb = hb.sum(1)
+    out = np.empty(len(ha), np.int64)
+    for i in range(0, len(ha), chunk):
+        x = ha[i : i + chunk]
+        # |x - y| summed = |x| + |y| - 2 x.y for 0/1 vectors
+        d = x.sum(1)[:, None] + nb[None, :] - 2.0 * (x @ hb.T)
+        out[i : i + chunk] = np.rint(d.min(1)).astype(np.int64)
+    return out
+
+
+def novelty_ratio(samples: np.ndarray, train: np.ndarray, held_out: np.ndarray) -> float:
+    """The median Hamming distance of the samples' hit grids to their nearest training window,
+    over the same median for held-out real windows: about 1 = as far from the training beats as
+    unseen real beats are; well below 1 = copies of training beats; well above = strangers."""
+    reference = float(np.median(nearest_hamming(held_out, train)))
+    return float(np.median(nearest_hamming(samples, train))) / max(reference, 1e-9)
+
+
+def min_feature_overlap(per_feature: dict[str, float]) -> tuple[str, float]:
+    """The feature of `feature_overlap`'s per-feature dict that overlaps least, and its overlap."""
+    name = min(per_feature, key=per_feature.get)
+    return name, float(per_feature[name])
+
+
+def random_windows(x: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+    """`n` windows of `x` drawn without replacement (all of them if `x` has fewer), seeded: the
+    real-data reference of a sampling figure (e.g. `ceiling_overlap`)."""
+    rng = np.random.default_rng(seed)
+    return x[rng.choice(len(x), size=min(n, len(x)), replace=False)]

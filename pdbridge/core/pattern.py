@@ -40,6 +40,13 @@ VOICES: tuple[str, ...] = (
 NUM_VOICES = len(VOICES)
 STEPS_PER_BAR = 16
 FEATURES = 3 * NUM_VOICES  # 27 values per step
+DEFAULT_THRESHOLD = 0.5  # a hit when its probability is above this, unless a client says
+
+
+def default_thresholds() -> np.ndarray:
+    """(9,) float32: the default hit threshold for every voice."""
+    return np.full(NUM_VOICES, DEFAULT_THRESHOLD, np.float32)
+
 DEFAULT_STEPS = 2 * STEPS_PER_BAR
 JSON_FORMAT = "pdbridge-pattern"
 JSON_VERSION = 1

@@ -23,11 +23,12 @@ import torch
 
 from pdbridge.core import metrics
 from pdbridge.core.errors import BadInputError
-from pdbridge.core.pattern import NUM_VOICES, clean_array
-from pdbridge.evaluate.task_metrics import TASK_SCORES
+from pdbridge.core.pattern import clean_array, default_thresholds
+from pdbridge.evaluate.task_metrics import task_scores
 from pdbridge.inference.checkpoint import Checkpoint
-from pdbridge.inference.engine import Controls, Engine, configure_torch, draw_hits
-from pdbridge.models.registry import task_input
+from pdbridge.inference.engine import Controls, Engine, configure_torch
+from pdbridge.inference.hits import draw_hits
+from pdbridge.models.tasks import TASKS
 
 SAMPLES = 1000
 SAMPLE_SEED = 0
@@ -54,10 +55,11 @@ def evaluate(
     }
     ckpt.model.eval()
     if ckpt.kind == "vae":
-        if ckpt.task != "humanize":  # humanize keeps its input's hits: its scores are below
+        record = TASKS[ckpt.task]
+        if not record.all_hits:  # humanize keeps its input's hits: its scores are below
             result["reconstruction"] = reconstruction(ckpt, x, bpm)
-        if ckpt.task in TASK_SCORES and train_x is not None:  # baselines need the train split
-            result[ckpt.task] = TASK_SCORES[ckpt.task](ckpt, x, bpm, train_x)
+        if record.baseline is not None and train_x is not None:  # baselines need train windows
+            result[ckpt.task] = task_scores(ckpt, x, bpm, train_x)
         if ckpt.task == "vae":
             samples = sample_batch(ckpt, SAMPLES, SAMPLE_SEED)
             overlap, per_feature = metrics.feature_overlap(samples, x)
@@ -78,7 +80,7 @@ def evaluate(
 
 @torch.inference_mode()
 def reconstruction(ckpt: Checkpoint, x: np.ndarray, bpm: np.ndarray) -> dict[str, float]:
-    x_in = task_input(ckpt.task, x)
+    x_in = TASKS[ckpt.task].model_input(x)
     preds = []
     for i in range(0, len(x), BATCH):
         mu, _ = ckpt.model.encode(torch.from_numpy(np.ascontiguousarray(x_in[i : i + BATCH])))
@@ -98,7 +100,7 @@ def sample_batch(ckpt: Checkpoint, n: int, seed: int, temperature: float = 1.0) 
     rng = np.random.default_rng(seed)
     z = torch.from_numpy(rng.standard_normal((n, ckpt.z_dim)).astype(np.float32))
     logits, vel, off = (o.numpy() for o in ckpt.model.decode(z))
-    hits = draw_hits(logits, np.full(NUM_VOICES, 0.5), temperature, rng)
+    hits = draw_hits(logits, default_thresholds(), temperature, rng)
     return clean_array(np.concatenate([hits, vel, off], axis=-1))
 
 
@@ -143,8 +145,7 @@ def measure_latency(ckpt: Checkpoint, pattern: np.ndarray) -> dict[str, float]:
                 "sample_p50": lambda: engine.sample(controls),
             }
         elif ckpt.kind == "vae":
-            verb = getattr(engine, ckpt.task)
-            calls = {f"{ckpt.task}_p50": lambda: verb(pattern, controls)}
+            calls = {f"{ckpt.task}_p50": lambda: engine.transform(ckpt.task, pattern, controls)}
         else:
             calls = {"continue_1bar_p50": lambda: engine.continue_(pattern, 1, controls)}
         return {name: _p50_us(fn) for name, fn in calls.items()}

@@ -44,6 +44,7 @@ from pdbridge.core.errors import (
 )
 from pdbridge.core.pattern import FEATURES, NUM_VOICES, VOICES
 from pdbridge.models import registry
+from pdbridge.models.tasks import TASKS
 
 FORMAT = "pdbridge-checkpoint"
 FORMAT_VERSION = 1
@@ -221,7 +222,7 @@ def from_dict(data: dict, name: str = "model", where: str = "checkpoint") -> Che
     if model_name not in registry.REGISTRY:
         raise fail(f"unknown model {model_name!r}; known: {', '.join(sorted(registry.REGISTRY))}")
     spec = registry.REGISTRY[model_name]
-    if registry.TASK_KINDS.get(task) != spec.kind:
+    if task not in TASKS or TASKS[task].kind != spec.kind:
         raise fail(f"task {task!r} does not fit a {spec.kind} model")
     try:
         config = registry.config_from_dict(model_name, dict(data["config"]))

@@ -11,8 +11,8 @@ allocates no model. It never changes torch's thread count: the caller (server, C
 Which model answers:
 - sample / encode / decode / interpolate: the VAE named by `controls.model`, else the first
   loaded model whose task is "vae" (the first of the `default` alias);
-- humanize / drumify / infill: the first loaded model whose task is "humanize" / "drumify" /
-  "infill";
+- a pattern task (humanize, drumify, infill: `pdbridge.models.tasks`): the first loaded model
+  whose task it is;
 - continue: the first loaded "next_step" model.
 A task model is just another checkpoint; its `task` field says which job it does.
 
@@ -25,29 +25,29 @@ checkpoint's extras (`{"styles": {name: {"mu": [...], "std": [...], "components"
 from __future__ import annotations
 
 import copy
-import functools
 import math
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import torch
 
 from pdbridge.core.errors import BadInputError, ModelError
-from pdbridge.core.pattern import FEATURES, NUM_VOICES, STEPS_PER_BAR, clean_array, voice_columns
+from pdbridge.core.limits import MAX_CONTINUE_BARS
+from pdbridge.core.pattern import (
+    FEATURES,
+    NUM_VOICES,
+    STEPS_PER_BAR,
+    clean_array,
+    default_thresholds,
+)
 from pdbridge.inference import checkpoint
 from pdbridge.inference.checkpoint import Checkpoint
+from pdbridge.inference.freeze import vae_fns
+from pdbridge.inference.hits import assemble, hit_noise, threshold_bias
 from pdbridge.inference.interpolate import slerp
-from pdbridge.models.registry import INFILL_VOICE, task_input
-
-MAX_CONTINUE_BARS = 64
-
-
-def _default_thresholds() -> np.ndarray:
-    return np.full(NUM_VOICES, 0.5, np.float32)
+from pdbridge.models.tasks import TASKS
 
 
 @dataclass
@@ -56,7 +56,7 @@ class Controls:
 
     temperature: float = 1.0  # on hits; 0 = deterministic
     seed: int | None = None  # None = different every call
-    thresholds: np.ndarray = field(default_factory=_default_thresholds)  # (9,), one per voice
+    thresholds: np.ndarray = field(default_factory=default_thresholds)  # (9,), one per voice
     style: str | None = None
     model: str | None = None
 
@@ -75,8 +75,8 @@ class Controls:
 @dataclass
 class ModelInfo:
     name: str
-    kind: str  # "vae" or "next_step"
-    task: str  # "vae", "humanize", "drumify" or "next_step"
+    kind: str  # the model interface: "vae" or "next_step"
+    task: str  # a record of pdbridge.models.tasks.TASKS
     z_dim: int  # 0 for models without a latent
     steps: int  # steps the model reads
     styles: list[str]
@@ -244,34 +244,31 @@ class Engine:
 
     # -- task models
 
+    def transform(
+        self, task: str, pattern: np.ndarray, controls: Controls | None = None
+    ) -> np.ndarray:
+        """One pattern task (humanize, drumify, infill: `pattern_tasks()`), as its record says:
+        the model reads the task's input, and its answer merges back into `pattern`."""
+        record = TASKS[task]
+        controls = controls or Controls()
+        ckpt = self._for_task(task)
+        x = self._check_pattern(pattern, ckpt.steps)
+        # all_hits: every voice forced on, the model's velocities and offsets everywhere
+        decode_with = Controls(thresholds=0.0) if record.all_hits else controls
+        return record.merge(x, self._run_vae(ckpt, record.model_input(x), decode_with))
+
     def humanize(self, pattern: np.ndarray, controls: Controls | None = None) -> np.ndarray:
         """Same hits as `pattern`, with the velocities and timing a humanize model gives them."""
-        controls = controls or Controls()
-        ckpt = self._for_task("humanize")
-        x = self._check_pattern(pattern, ckpt.steps)
-        # every voice forced on: the model's velocities and offsets everywhere, the input's hits
-        decoded = self._run_vae(ckpt, task_input("humanize", x), Controls(thresholds=0.0))
-        out = np.concatenate([x[:, :NUM_VOICES], decoded[:, NUM_VOICES:]], axis=-1)
-        return clean_array(out)
+        return self.transform("humanize", pattern, controls)
 
     def drumify(self, pattern: np.ndarray, controls: Controls | None = None) -> np.ndarray:
         """A full kit for the rhythm of `pattern` (all its voices tapped into one)."""
-        controls = controls or Controls()
-        ckpt = self._for_task("drumify")
-        x = self._check_pattern(pattern, ckpt.steps)
-        return self._run_vae(ckpt, task_input("drumify", x), controls)
+        return self.transform("drumify", pattern, controls)
 
     def infill(self, pattern: np.ndarray, controls: Controls | None = None) -> np.ndarray:
         """New closed hi-hats for `pattern`: its other voices exactly as they are, its own closed
         hi-hat (if any) replaced by the one an infill model writes for them."""
-        controls = controls or Controls()
-        ckpt = self._for_task("infill")
-        x = self._check_pattern(pattern, ckpt.steps)
-        decoded = self._run_vae(ckpt, task_input("infill", x), controls)
-        columns = voice_columns(INFILL_VOICE)
-        out = x.copy()
-        out[:, columns] = decoded[:, columns]
-        return out
+        return self.transform("infill", pattern, controls)
 
     def continue_(
         self, pattern: np.ndarray, bars: int = 2, controls: Controls | None = None
@@ -374,143 +371,13 @@ def configure_torch(threads: int = 1) -> None:
     torch.backends.mkldnn.enabled = False
 
 
-class _Method(torch.nn.Module):
-    """One method of a model as a module's forward, so that TorchScript can trace it."""
-
-    def __init__(self, model: torch.nn.Module, method: str):
-        super().__init__()
-        self.model = model
-        self.method = method
-
-    def forward(self, x: torch.Tensor):
-        return getattr(self.model, self.method)(x)
 
 
-class _Pattern(torch.nn.Module):
-    """A VAE's decoder and the hit drawing after it, as one module: (B, z), noise (B, steps, 9),
-    bias (B, 1, 9) -> patterns (B, steps, 27). Frozen together, the drawing costs a few graph
-    nodes instead of a dozen numpy calls (conv_vae decode 235 -> 190 us)."""
-
-    def __init__(self, model: torch.nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, z: torch.Tensor, noise: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-        return assemble(*self.model.decode(z), noise, bias)
 
 
-def inference_fns(ckpt: Checkpoint) -> tuple[Callable, Callable]:
-    """A VAE's (encode, pattern) (see `_Pattern`), frozen with TorchScript at batch 1 when its
-    class says it may be (`traceable = True`: no Python control flow on values). Freezing removes
-    the Python between the layers: conv_vae decode 360 -> 270 us. The frozen graphs are checked
-    against the model once; anything else runs the model's own code."""
-    model = ckpt.model
-    plain = model.encode, _Pattern(model).eval()
-    if not getattr(model, "traceable", False):
-        return plain
-    g = torch.Generator().manual_seed(0)
-    x = torch.rand(1, ckpt.steps, FEATURES, generator=g)
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # TracerWarnings about the batch size: it is always 1
-        z = model.encode(x)[0]
-        args = (
-            z,
-            torch.randn(1, ckpt.steps, NUM_VOICES, generator=g),
-            torch.zeros(1, 1, NUM_VOICES),
-        )
-        frozen = []
-        for module, example in ((_Method(model, "encode"), (x,)), (plain[1], args)):
-            # check_trace=False: the comparison below is the check. torch's own imports
-            # torch.testing and with it torch.distributed and sympy: 0.9 s and 30+ MB at the
-            # first freeze, with the GIL held long enough to stall requests for ~100s of ms.
-            graph = torch.jit.freeze(torch.jit.trace(module.eval(), example, check_trace=False))
-            want, got = module(*example), graph(*example)
-            want, got = (want, got) if isinstance(want, tuple) else ((want,), (got,))
-            if not all(torch.allclose(a, b, atol=1e-5) for a, b in zip(want, got, strict=True)):
-                return plain
-            frozen.append(graph)
-    return frozen[0], frozen[1]
 
 
-class VaeFns(NamedTuple):
-    """How the engine runs one VAE: (B, steps, 27) -> mu, logvar; `_Pattern`'s forward."""
-
-    encode: Callable
-    pattern: Callable
-    batches: bool  # pattern gives each row of a batch what it gives the row alone
 
 
-def vae_fns(ckpt: Checkpoint, frozen: bool) -> VaeFns:
-    encode, pattern = inference_fns(ckpt) if frozen else (ckpt.model.encode, _Pattern(ckpt.model))
-    return VaeFns(encode, pattern, decodes_batches(pattern, ckpt.z_dim, ckpt.steps))
 
 
-def decodes_batches(pattern: Callable, z_dim: int, steps: int) -> bool:
-    """Does `pattern` (maybe a graph traced at batch 1) give each row of a batch what it gives
-    that row alone? Checked once per model, so `decode_many` never returns a wrong pattern."""
-    g = torch.Generator().manual_seed(1)
-    z = torch.randn(3, z_dim, generator=g)
-    noise = torch.randn(3, steps, NUM_VOICES, generator=g)
-    bias = torch.randn(3, 1, NUM_VOICES, generator=g)
-    try:
-        with torch.inference_mode():
-            together = pattern(z, noise, bias)
-            alone = [pattern(z[i : i + 1], noise[i : i + 1], bias[i : i + 1]) for i in range(3)]
-    except Exception:  # noqa: BLE001 - a graph that cannot take a batch simply is not batched
-        return False
-    return all(torch.allclose(together[i], alone[i][0], atol=1e-5) for i in range(3))
-
-
-# ---------------------------------------------------------------------------- drawing hits
-#
-# A hit is drawn as Bernoulli(sigmoid((logit - logit(threshold)) / temperature)), written as
-# `temperature * L < logit - logit(threshold)` with L a standard logistic variate (L = logit(U)
-# for a uniform U): the noise is drawn in numpy (seeded per request), the comparison runs in
-# torch, inside the frozen graph for the VAEs. Thresholds 0 and 1 give a bias of -inf / +inf:
-# always / never, at any temperature.
-
-
-def hit_noise(rng: np.random.Generator, steps: int, temperature: float) -> np.ndarray:
-    """(1, steps, 9) float32: temperature x standard logistic noise; zeros at temperature 0."""
-    if temperature <= 0:
-        return np.zeros((1, steps, NUM_VOICES), np.float32)
-    noise = rng.logistic(size=(1, steps, NUM_VOICES))
-    return (noise * temperature if temperature != 1 else noise).astype(np.float32)
-
-
-def threshold_bias(thresholds: np.ndarray) -> torch.Tensor:
-    """logit(threshold) per voice as a (1, 1, 9) tensor, -inf at 0 and +inf at 1. Cached:
-    thresholds change when a performer moves a slider, not on every request. Read-only."""
-    return _threshold_bias(np.asarray(thresholds, np.float32).tobytes())
-
-
-@functools.lru_cache(maxsize=256)
-def _threshold_bias(thresholds: bytes) -> torch.Tensor:
-    thr = np.frombuffer(thresholds, np.float32).astype(np.float64)
-    with np.errstate(divide="ignore"):
-        bias = np.log(thr) - np.log1p(-thr)  # -inf at 0, +inf at 1
-    return torch.from_numpy(bias.astype(np.float32)).reshape(1, 1, NUM_VOICES)
-
-
-def assemble(
-    logits: torch.Tensor,
-    vel: torch.Tensor,
-    off: torch.Tensor,
-    noise: torch.Tensor,
-    bias: torch.Tensor,
-) -> torch.Tensor:
-    """Model outputs (..., 9) x 3 -> patterns (..., 27): hits drawn, velocities and offsets
-    (already in range: the models' one output head, `split_hvo`) zeroed where there is none."""
-    hits = (noise < logits - bias).to(vel.dtype)
-    return torch.cat((hits, vel * hits, off * hits), -1)
-
-
-def draw_hits(
-    logits: np.ndarray, thresholds: np.ndarray, temperature: float, rng: np.random.Generator
-) -> np.ndarray:
-    """Hits (0/1 float32) for logits (..., 9), drawn as the engine draws them."""
-    logits = np.asarray(logits, np.float32)
-    rows = logits.reshape(1, -1, NUM_VOICES)
-    noise = hit_noise(rng, rows.shape[1], temperature)
-    hits = torch.from_numpy(noise) < torch.from_numpy(rows) - threshold_bias(thresholds)
-    return hits.numpy().reshape(logits.shape).astype(np.float32)

@@ -32,9 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pdbridge.core.pattern import FEATURES
 from pdbridge.models.hvo import hvo_loss, reparameterize, split_hvo
-
-FEATURES = 27
 
 
 @dataclass

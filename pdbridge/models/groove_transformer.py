@@ -34,9 +34,9 @@ import torch
 from torch import nn
 
 from pdbridge.core.errors import ModelLayoutError
+from pdbridge.core.pattern import FEATURES
 
 NUM_VOICES = 9
-FEATURES = 27  # 9 hits, 9 velocities, 9 offsets per step
 GROOVE_VOICE = 2  # the groove goes in the closed hi-hat channel
 STEPS = 32  # every course checkpoint works on 2 bars of sixteenths
 

@@ -5,7 +5,7 @@
 
 Loss = hits BCE + velocity/offset squared error where there is a hit + beta * KL(q(z|x) || N(0, I)).
 beta ramps up linearly over `kl_warmup_steps` (so the decoder first learns to use z) and each latent
-dimension's KL below `free_bits` nats is not penalised (so the posterior does not collapse).
+dimension's KL below `free_nats_per_dim` nats is not penalised (so the posterior does not collapse).
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from pdbridge.core.pattern import FEATURES
 from pdbridge.models.hvo import hvo_loss, mlp, reparameterize, split_hvo
-
-FEATURES = 27
 
 
 @dataclass
@@ -28,7 +27,10 @@ class MLPVAEConfig:
     dropout: float = 0.1
     beta: float = 1.0  # KL weight after warm-up
     kl_warmup_steps: int = 2000  # optimizer steps to ramp beta from 0
-    free_bits: float = 0.0  # nats per latent dimension that cost nothing
+    free_nats_per_dim: float = 0.0  # KL (nats) per latent dimension that costs nothing
+
+    # older checkpoints and recipes name it free_bits (GrooVAE's free_bits is bits per example)
+    RENAMED = {"free_bits": "free_nats_per_dim"}
     velocity_weight: float = 1.0
     offset_weight: float = 1.0
 
@@ -70,7 +72,7 @@ class MLPVAE(nn.Module):
         parts = hvo_loss(*self.decode(reparameterize(mu, logvar)), x_target)
         kl_per_dim = 0.5 * (mu**2 + logvar.exp() - 1.0 - logvar).mean(0)  # (z_dim,)
         kl = kl_per_dim.sum()
-        kl_cost = kl_per_dim.clamp(min=c.free_bits).sum()
+        kl_cost = kl_per_dim.clamp(min=c.free_nats_per_dim).sum()
         recon = (
             parts["hits"]
             + c.velocity_weight * parts["velocities"]

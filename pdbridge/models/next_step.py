@@ -13,9 +13,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from pdbridge.core.pattern import FEATURES
 from pdbridge.models.hvo import hvo_loss, mlp, split_hvo
-
-FEATURES = 27
 
 
 @dataclass

@@ -5,31 +5,23 @@ with the VAE or next-step interface of docs/architecture.md) and add one `ModelS
 
 - `kind` says which interface the model has: `"vae"` (encode/decode/loss over whole patterns)
   or `"next_step"` (forward over the last bar -> the next step).
-- `task` says what the model's input is, as a transform of the real performance (the target):
-  `"vae"` the pattern itself, `"humanize"` the quantized pattern at one velocity, `"drumify"` all
-  voices tapped into one, `"infill"` the pattern without its closed hi-hat. The trainer and the
-  engine both use `task_input`, so a task model is trained and served on exactly the same input.
+- `task` is the model's default task, a record of `pdbridge.models.tasks` (what its input is,
+  how its answer is used and judged); a training config may choose another task of its kind.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-import numpy as np
 from torch import nn
 
 from pdbridge.core.errors import ModelError
-from pdbridge.core.pattern import drop_voices_array, quantize_array, tap_array, with_velocity_array
 from pdbridge.models.conv_vae import ConvVAE, ConvVAEConfig
 from pdbridge.models.groovae import GrooVAE, GrooVAEConfig
 from pdbridge.models.mlp_vae import MLPVAE, MLPVAEConfig
 from pdbridge.models.next_step import NextStep, NextStepConfig
 from pdbridge.models.transformer_vae import TransformerVAE, TransformerVAEConfig
-
-HUMANIZE_VELOCITY = 0.8  # the one velocity of a "stiff" beat, as the humanize model sees it
-INFILL_VOICE = "closed_hihat"  # the voice an infill model writes anew (GrooVAE's hi-hat infilling)
 
 
 @dataclass(frozen=True)
@@ -48,33 +40,11 @@ REGISTRY: dict[str, ModelSpec] = {
     "transformer_vae": ModelSpec(TransformerVAEConfig, TransformerVAE, kind="vae", task="vae"),
 }
 
-# task -> the transform of a (..., steps, 27) array that gives the model's input
-TASK_INPUTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "vae": lambda a: np.asarray(a, np.float32),
-    "next_step": lambda a: np.asarray(a, np.float32),
-    "humanize": lambda a: with_velocity_array(quantize_array(a), HUMANIZE_VELOCITY),
-    "drumify": tap_array,
-    "infill": lambda a: drop_voices_array(a, [INFILL_VOICE]),
-}
-TASK_KINDS = {
-    "vae": "vae",
-    "humanize": "vae",
-    "drumify": "vae",
-    "infill": "vae",
-    "next_step": "next_step",
-}
-
 
 def spec(name: str) -> ModelSpec:
     if name not in REGISTRY:
         raise ModelError(f"unknown model {name!r}; known models: {', '.join(sorted(REGISTRY))}")
     return REGISTRY[name]
-
-
-def task_input(task: str, a: np.ndarray) -> np.ndarray:
-    if task not in TASK_INPUTS:
-        raise ModelError(f"unknown task {task!r}; known tasks: {', '.join(TASK_INPUTS)}")
-    return TASK_INPUTS[task](a)
 
 
 def config_from_dict(name: str, values: dict[str, Any]) -> Any:
@@ -84,6 +54,8 @@ def config_from_dict(name: str, values: dict[str, Any]) -> Any:
     take their defaults; lists become tuples where the default is a tuple.
     """
     cls = spec(name).config_class
+    renamed = getattr(cls, "RENAMED", {})  # a field's old name in older files
+    values = {renamed.get(k, k): v for k, v in values.items()}
     known = {f.name: f for f in fields(cls)}
     unknown = sorted(set(values) - set(known))
     if unknown:

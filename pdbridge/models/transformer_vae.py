@@ -14,10 +14,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from pdbridge.core.pattern import FEATURES
 from pdbridge.models.groovae import GrooveObjectiveVAE
 from pdbridge.models.hvo import split_hvo
-
-FEATURES = 27
 
 
 @dataclass

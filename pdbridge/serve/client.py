@@ -17,10 +17,8 @@ import numpy as np
 
 from pdbridge.core.errors import BadInputError, PdbridgeError
 from pdbridge.core.pattern import FEATURES
+from pdbridge.serve.address import DEFAULT_HOST, DEFAULT_PORT
 from pdbridge.serve.osc_codec import Message, decode, encode
-
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 1415
 
 
 class ServerError(PdbridgeError):

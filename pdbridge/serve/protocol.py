@@ -25,8 +25,9 @@ import numpy as np
 
 from pdbridge import __version__
 from pdbridge.core.errors import BadInputError, PdbridgeError
+from pdbridge.core.limits import MAX_REPLY_BARS
 from pdbridge.core.paths import confine
-from pdbridge.core.pattern import FEATURES, NUM_VOICES, VOICES, Pattern
+from pdbridge.core.pattern import FEATURES, NUM_VOICES, VOICES, Pattern, default_thresholds
 from pdbridge.serve.osc_codec import Message, encode
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,6 @@ LATEST_WINS = frozenset({"/decode", "/interpolate"})
 BATCHED = frozenset({"/decode", "/interpolate"})
 SLOTS = ("a", "b")
 MAX_TEMPERATURE = 10.0
-MAX_CONTINUE_BARS = 8
 MAX_MODELS = 16  # models loaded at once, so /load cannot fill the memory
 MODEL_SUFFIXES = (".pt",)
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -59,7 +59,7 @@ class ClientState:
 
     temperature: float = 1.0
     seed: int | None = None
-    thresholds: np.ndarray = field(default_factory=lambda: np.full(NUM_VOICES, 0.5, np.float32))
+    thresholds: np.ndarray = field(default_factory=default_thresholds)
     style: str | None = None
     model: str | None = None
     slots: dict[str, Slot] = field(default_factory=dict)
@@ -386,7 +386,7 @@ class Protocol:
         pattern = self._task_pattern(message, "continue", allow_bars=True)
         bars = 2
         if len(message) % FEATURES == 1:
-            bars = self._number(message, len(message) - 1, "bars", 1, MAX_CONTINUE_BARS)
+            bars = self._number(message, len(message) - 1, "bars", 1, MAX_REPLY_BARS)
             if bars != int(bars):
                 raise RequestError(f"bars {bars:g} must be a whole number")
         out = self.engine.continue_(pattern, int(bars), self._controls(state))

@@ -33,13 +33,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pdbridge.core.errors import PdbridgeError, PortInUseError, UsageError
+from pdbridge.serve.address import DEFAULT_HOST, DEFAULT_PORT
 from pdbridge.serve.osc_codec import Message, OscError, decode, read_address
 from pdbridge.serve.protocol import BATCHED, LATEST_WINS, Protocol, error_reply
 
 log = logging.getLogger(__name__)
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 1415
 MAX_UDP = 65535  # receive buffer: larger than any UDP datagram, so nothing is cut silently
 DEFAULT_EXPORT_DIR = "~/pdbridge-exports"
 MAX_SENDER_CACHE = 4096  # allow-list decisions remembered (sender hosts)

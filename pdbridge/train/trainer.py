@@ -32,6 +32,7 @@ from pdbridge.core.errors import BadInputError, ModelError
 from pdbridge.core.progress import progress
 from pdbridge.inference import checkpoint
 from pdbridge.models import registry
+from pdbridge.models.tasks import TASKS, task_input
 from pdbridge.train.styles import style_statistics
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ class Examples:
     def __init__(self, kind: str, task: str, x: np.ndarray, context: int = 16):
         self.kind = kind
         self.x = torch.from_numpy(np.ascontiguousarray(x, np.float32))
-        self.x_in = torch.from_numpy(np.ascontiguousarray(registry.task_input(task, x)))
+        self.x_in = torch.from_numpy(np.ascontiguousarray(task_input(task, x)))
         self.context = context
         steps = x.shape[1]
         if kind == "next_step":
@@ -127,7 +128,7 @@ def train(
     out = Path(out)
     spec = registry.spec(config.model)
     task = config.task or spec.task
-    if registry.TASK_KINDS.get(task) != spec.kind:
+    if task not in TASKS or TASKS[task].kind != spec.kind:
         raise BadInputError(f"task {task!r} does not fit {config.model} (a {spec.kind} model)")
     model_config = registry.config_from_dict(config.model, config.model_config)
     steps = train_x.shape[1]

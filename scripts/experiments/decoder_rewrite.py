@@ -26,7 +26,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from pdbridge.inference import checkpoint
-from pdbridge.inference.engine import _Pattern, assemble, configure_torch
+from pdbridge.inference.engine import configure_torch
+from pdbridge.inference.freeze import _Pattern
+from pdbridge.inference.hits import assemble
 from pdbridge.models.hvo import split_hvo
 
 

@@ -650,7 +650,7 @@ def vanishing_clients(server, count: int) -> dict:
         rounds.append(
             {
                 "server_clients": len(server._clients),
-                "protocol_clients": len(server.protocol._clients),
+                "protocol_clients": len(server.protocol.clients),
                 "requests_waiting": sum(len(c.pending) for c in list(server._clients.values())),
                 "rss_mb": round(rss_kb()["VmRSS"] / 1024, 1),
             }

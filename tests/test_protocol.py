@@ -13,7 +13,7 @@ from tiny_models import STYLES, Z_DIM, make_tiny_models
 from pdbridge import __version__
 from pdbridge.inference.engine import Controls, Engine
 from pdbridge.serve.osc_codec import decode, encode
-from pdbridge.serve.protocol import PROTOCOL_VERSION, Protocol
+from pdbridge.serve.protocol import BATCHED, LATEST_WINS, PROTOCOL_VERSION, Protocol
 
 torch.set_num_threads(1)
 PATTERN_FLOATS = 27 * 32
@@ -209,8 +209,11 @@ BAD_REQUESTS = [
     ("/decode", [np.zeros(Z_DIM - 1)], f"expects {Z_DIM} floats"),
     ("/decode", [np.full(Z_DIM, np.nan)], "NaN"),
     ("/store", [], "expects <slot>"),
-    ("/store", ["c", np.zeros(Z_DIM)], "slot must be a or b"),
-    ("/store", [2.0, np.zeros(Z_DIM)], "slot must be a or b"),
+    ("/store", ["e", np.zeros(Z_DIM)], "slot must be a, b, c or d"),
+    ("/store", [4.0, np.zeros(Z_DIM)], "slot must be a, b, c or d"),
+    ("/morph", [0.5], "expects <x 0..1> <y 0..1>"),
+    ("/morph", [0.5, 1.5], "y 1.5 out of range"),
+    ("/morph", [0.5, 0.5], "slot a is empty"),
     ("/store", ["a", np.zeros(5)], "got 5"),
     ("/interpolate", [], "expects <position"),
     ("/interpolate", [1.5], "out of range"),
@@ -254,6 +257,29 @@ def test_an_engine_crash_becomes_an_error_reply(engine):
     reply = ask(Protocol(Broken(), Controls), "/sample")
     assert "internal error: RuntimeError: boom" in error_of(reply, "/sample")
 
+
+
+def test_morph_blends_four_corners(protocol, engine):
+    """/morph x y: corners a (0,0), b (1,0), c (0,1), d (1,1); slerp along x, then along y."""
+    beats = [a_beat(s) for s in (1, 2, 3, 4)]
+    ask(protocol, "/temperature", 0.0)
+    for slot, beat in zip("abc", beats, strict=False):
+        ask(protocol, "/store", slot, beat.ravel())
+    assert "slot d is empty" in error_of(ask(protocol, "/morph", 0.5, 0.5), "/morph")
+    assert ask(protocol, "/store", 3.0, beats[3].ravel()).args == ["store", "d"]
+    za, zb, zc, zd = (engine.encode(b) for b in beats)
+    controls = Controls(temperature=0)
+    for (x, y), corner in zip(((0, 0), (1, 0), (0, 1), (1, 1)), (za, zb, zc, zd), strict=True):
+        got = pattern_of(ask(protocol, "/morph", float(x), float(y)))
+        assert np.array_equal(got, engine.decode(corner, controls)), (x, y)
+    x, y = float(np.float32(0.25)), float(np.float32(0.7))
+    top, bottom = engine.interpolate(za, zb, x), engine.interpolate(zc, zd, x)
+    want = engine.decode(engine.interpolate(top, bottom, y), controls)
+    assert np.array_equal(pattern_of(ask(protocol, "/morph", x, y)), want)
+    # a sweep's waiting /morph requests are batched and superseded like /interpolate
+    assert "/morph" in LATEST_WINS and "/morph" in BATCHED
+    replies = protocol.handle_many([("c1", decode(encode("/morph", x, y)))])
+    assert np.array_equal(pattern_of(decode(replies[0])), want)
 
 def test_client_states_are_bounded(engine):
     protocol = Protocol(engine, Controls, max_clients=3)
@@ -401,4 +427,4 @@ def test_handle_many_answers_as_handle_does(engine):
     # c1 asked the other model: the same latent decodes differently there than for c6
     assert not np.allclose(pattern_of(got[0])[:, 9:], pattern_of(got[5])[:, 9:])
     # the last pattern is kept per client, as after handle (for /export and /store)
-    assert np.allclose(batched._state("c5").last_pattern, pattern_of(got[4]))
+    assert np.allclose(batched.state("c5").last_pattern, pattern_of(got[4]))

@@ -140,6 +140,10 @@ class Client:
     def interpolate(self, position: float) -> np.ndarray:
         return self._pattern(self.request("/interpolate", float(position)))
 
+    def morph(self, x: float, y: float) -> np.ndarray:
+        """The four stored corners (slots a, b, c, d) blended at (x, y) of a pad, decoded."""
+        return self._pattern(self.request("/morph", float(x), float(y)))
+
     def humanize(self, pattern: np.ndarray) -> np.ndarray:
         return self._pattern(self.request("/humanize", np.ravel(pattern)))
 

@@ -194,3 +194,29 @@ def test_a_malicious_pickle_is_refused_and_runs_nothing(tmp_path):
     assert not marker.exists()
     torch.load(evil, weights_only=False)  # the control: loaded unsafely, it does run
     assert marker.exists()
+
+
+class _MakesADir:
+    """Pickles as `os.mkdir(marker)`: torch names it posix.mkdir, a global of a blocked module."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        import os
+
+        return (os.mkdir, (self.marker,))
+
+
+def test_a_pickle_of_a_blocked_module_is_unsafe_not_corrupt(tmp_path):
+    # newer torch words it "Trying to load unsupported GLOBAL posix.mkdir whose module posix is
+    # blocked", not "Unsupported global: GLOBAL ...": still a Python object, so exit 8, not 6
+    marker = tmp_path / "made-by-the-pickle"
+    evil = tmp_path / "evil.pt"
+    torch.save({"format": checkpoint.FORMAT, "payload": _MakesADir(marker)}, evil)
+    with pytest.raises(errors.UnsafeModelError, match=r"holds a Python object \(posix\.mkdir\)") as e:
+        checkpoint.load(evil)
+    assert e.value.exit_code == ExitCode.MODEL_UNSAFE and "\n" not in str(e.value)
+    assert not marker.exists()
+    torch.load(evil, weights_only=False)  # the control: loaded unsafely, it does run
+    assert marker.is_dir()

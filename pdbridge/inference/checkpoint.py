@@ -44,11 +44,12 @@ from pdbridge.core.errors import (
 )
 from pdbridge.core.pattern import FEATURES, NUM_VOICES, VOICES
 from pdbridge.models import registry
-from pdbridge.models.tasks import TASKS
+from pdbridge.models.tasks import TASKS, input_features
 
 FORMAT = "pdbridge-checkpoint"
 FORMAT_VERSION = 1
 SUFFIX = ".pt"
+COURSE_SUFFIX = ".pth"  # the course's Groove Transformer files (`pdbridge.inference.gt_import`)
 
 
 @dataclass
@@ -82,7 +83,7 @@ class Checkpoint:
 def models_dir() -> Path:
     """The shipped models: `$PDBRIDGE_MODELS` if set, else `models/` beside the package."""
     env = os.environ.get("PDBRIDGE_MODELS")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "models"
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "models"  # repo/models
 
 
 def aliases() -> dict[str, list[str]]:
@@ -113,7 +114,7 @@ def resolve(name_or_path: str | Path) -> list[Path]:
     if text in table:
         return [p for n in table[text] for p in resolve(n)]
     path = Path(text)
-    if path.suffix == SUFFIX or os.sep in text or path.exists():
+    if path.suffix in (SUFFIX, COURSE_SUFFIX) or os.sep in text or path.exists():
         return [path]
     candidate = models_dir() / f"{text}{SUFFIX}"
     if candidate.exists():
@@ -184,10 +185,10 @@ def read(path: str | Path) -> dict:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
+        found = pickled_global(e)
         if found:  # a pickled object: loading it would run code from the file
             raise UnsafeModelError(
-                f"{path}: refused: holds a Python object ({found.group(1)}); "
+                f"{path}: refused: holds a Python object ({found}); "
                 "pdbridge loads checkpoints of plain data and tensors only"
             ) from None
         raise ModelCorruptError(
@@ -201,6 +202,15 @@ def read(path: str | Path) -> dict:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ModelCorruptError(f'{path}: not a pdbridge checkpoint (no "format": "{FORMAT}")')
     return data
+
+
+def pickled_global(e: pickle.UnpicklingError) -> str | None:
+    """The Python object (module.name) at which torch's weights-only unpickler stopped, if that
+    is why it failed. Torch words it "Unsupported global: GLOBAL x.Y was not an allowed global",
+    or, for a blocked module such as os, "Trying to load unsupported GLOBAL posix.mkdir whose
+    module posix is blocked"; both mean a file whose loading would run code."""
+    found = re.search(r"unsupported (?:global: )?GLOBAL ([\w.]+)", str(e), re.IGNORECASE)
+    return found.group(1) if found else None
 
 
 def from_dict(data: dict, name: str = "model", where: str = "checkpoint") -> Checkpoint:
@@ -244,7 +254,7 @@ def from_dict(data: dict, name: str = "model", where: str = "checkpoint") -> Che
         detail = " ".join(str(e).split())
         raise fail(f"weights do not fit the config ({detail[:300]})") from None
     model.eval()
-    _dummy_forward(model, spec.kind, want["steps"], fail)
+    _dummy_forward(model, spec.kind, task, want["steps"], fail)
     return Checkpoint(
         name=name,
         model_name=model_name,
@@ -259,14 +269,17 @@ def from_dict(data: dict, name: str = "model", where: str = "checkpoint") -> Che
     )
 
 
-def _dummy_forward(model: nn.Module, kind: str, steps: int, fail) -> None:
+def _dummy_forward(model: nn.Module, kind: str, task: str, steps: int, fail) -> None:
     """Run one silent pattern through the model, so a bad file fails here, not at a request."""
-    x = torch.zeros(1, steps, FEATURES)
+    x = torch.zeros(1, steps, input_features(task))  # the task's model input (27 or 28 wide)
     with torch.inference_mode():
         try:
             if kind == "vae":
                 mu, logvar = model.encode(x)
                 outputs = model.decode(mu)
+                want = (1, steps, NUM_VOICES)
+            elif kind == "direct":
+                outputs = model(x)
                 want = (1, steps, NUM_VOICES)
             else:
                 outputs = model(x)
@@ -288,7 +301,12 @@ def load(name_or_path: str | Path) -> Checkpoint:
     """
     path = resolve(name_or_path)[0]
     name = path.parent.name if path.stem in ("best", "last") and path.parent.name else path.stem
-    data = read(path)
+    if path.suffix == COURSE_SUFFIX:  # a course Groove Transformer file: imported as it loads
+        from pdbridge.inference.gt_import import import_course_checkpoint
+
+        data = import_course_checkpoint(path)
+    else:
+        data = read(path)
     try:
         ckpt = from_dict(data, name=name, where=str(path))
     except ModelError:

@@ -9,10 +9,14 @@ nothing of OSC. It loads every model once; each call runs under `torch.inference
 allocates no model. It never changes torch's thread count: the caller (server, CLI) sets it once.
 
 Which model answers:
-- sample / encode / decode / interpolate: the VAE named by `controls.model`, else the first
-  loaded model whose task is "vae" (the first of the `default` alias);
-- a pattern task (humanize, drumify, infill: `pdbridge.models.tasks`): the first loaded model
-  whose task it is;
+- sample / encode / decode / interpolate: the model named by `controls.model` (its task record
+  must offer a latent: "vae", or a course density VAE), else the first loaded model whose task
+  is "vae" (the first of the `default` alias);
+- a pattern task (humanize, drumify, infill: `pdbridge.models.tasks`): the model
+  `controls.task_models` names for it, else the first loaded model whose task it is; a task
+  that serves another's job (a course drumify model) answers when it is chosen or the only one.
+  The model's own record says what it reads (our drumify: the tapped pattern; the course's: their
+  groove) and how its answer merges;
 - continue: the first loaded "next_step" model.
 A task model is just another checkpoint; its `task` field says which job it does.
 
@@ -44,7 +48,7 @@ from pdbridge.core.pattern import (
 )
 from pdbridge.inference import checkpoint
 from pdbridge.inference.checkpoint import Checkpoint
-from pdbridge.inference.freeze import vae_fns
+from pdbridge.inference.freeze import direct_fn, vae_fns
 from pdbridge.inference.hits import assemble, hit_noise, threshold_bias
 from pdbridge.inference.interpolate import slerp
 from pdbridge.models.tasks import TASKS
@@ -59,8 +63,16 @@ class Controls:
     thresholds: np.ndarray = field(default_factory=default_thresholds)  # (9,), one per voice
     style: str | None = None
     model: str | None = None
+    # the model chosen for a pattern task, by job: e.g. {"drumify": "solar_shadow_247"}
+    task_models: dict[str, str] = field(default_factory=dict)
+    busyness: float | None = None  # how many hits a density model's beat has; None = the input's
 
     def __post_init__(self) -> None:
+        if self.busyness is not None:
+            b = float(self.busyness)
+            if not 0 <= b <= 1:  # False for NaN too
+                raise BadInputError(f"busyness must be 0..1; got {self.busyness}")
+            self.busyness = b
         t = float(self.temperature)
         if not np.isfinite(t) or t < 0:
             raise BadInputError(f"temperature must be >= 0; got {self.temperature}")
@@ -75,12 +87,14 @@ class Controls:
 @dataclass
 class ModelInfo:
     name: str
-    kind: str  # the model interface: "vae" or "next_step"
+    kind: str  # the model interface: "vae", "direct" or "next_step"
     task: str  # a record of pdbridge.models.tasks.TASKS
     z_dim: int  # 0 for models without a latent
     steps: int  # steps the model reads
     styles: list[str]
     path: str
+    job: str = ""  # the task whose requests it answers (its own, or the one it serves)
+    latent: bool = False  # offers sample/encode/decode/interpolate (a client may /model it)
 
 
 class Engine:
@@ -97,7 +111,8 @@ class Engine:
             self._models[ckpt.name] = ckpt
         # name -> how the engine calls the VAE: frozen graphs, or its own methods until `freeze`
         self._vae_fns = {c.name: vae_fns(c, freeze) for c in checkpoints if c.kind == "vae"}
-        self._frozen: set[str] = set(self._vae_fns) if freeze else set()
+        self._direct_fns = {c.name: direct_fn(c, freeze) for c in checkpoints if c.kind == "direct"}
+        self._frozen: set[str] = set(self._vae_fns) | set(self._direct_fns) if freeze else set()
         self._random = np.random.default_rng()  # thread-safe: numpy locks its bit generator
 
     def freeze(self, cancel: Callable[[], bool] = lambda: False) -> None:
@@ -110,6 +125,9 @@ class Engine:
                 return
             if ckpt.kind == "vae" and name not in self._frozen:
                 self._vae_fns[name] = vae_fns(ckpt, frozen=True)
+                self._frozen.add(name)
+            elif ckpt.kind == "direct" and name not in self._frozen:
+                self._direct_fns[name] = direct_fn(ckpt, frozen=True)
                 self._frozen.add(name)
 
     @classmethod
@@ -131,9 +149,13 @@ class Engine:
         new = copy.copy(self)
         new._models = {**self._models, ckpt.name: ckpt}
         new._vae_fns = {k: v for k, v in self._vae_fns.items() if k != ckpt.name}
+        new._direct_fns = {k: v for k, v in self._direct_fns.items() if k != ckpt.name}
         new._frozen = self._frozen - {ckpt.name}
         if ckpt.kind == "vae":
             new._vae_fns[ckpt.name] = vae_fns(ckpt, frozen=True)
+            new._frozen.add(ckpt.name)
+        elif ckpt.kind == "direct":
+            new._direct_fns[ckpt.name] = direct_fn(ckpt, frozen=True)
             new._frozen.add(ckpt.name)
         return new
 
@@ -149,6 +171,8 @@ class Engine:
                 steps=c.steps,
                 styles=sorted(c.extras.get("styles", {})),
                 path=str(c.path or ""),
+                job=TASKS[c.task].job,
+                latent=TASKS[c.task].latent,
             )
             for c in self._models.values()
         ]
@@ -159,18 +183,30 @@ class Engine:
         return self._models[name]
 
     def _for_task(self, task: str, name: str | None = None) -> Checkpoint:
+        """The model `name` (it must do `task`'s job), else the first loaded model that does it:
+        one of that task, else one of a task that serves it."""
+        job = TASKS[task].job
         if name is not None:
             ckpt = self.checkpoint(name)
-            if ckpt.task != task:
-                raise BadInputError(f"model {name!r} does {ckpt.task}, not {task}")
+            if TASKS[ckpt.task].job != job:
+                raise BadInputError(f"model {name!r} does {TASKS[ckpt.task].job}, not {job}")
             return ckpt
-        for ckpt in self._models.values():
-            if ckpt.task == task:
-                return ckpt
-        raise ModelError(f"no {task} model loaded")
+        own = [c for c in self._models.values() if c.task == job]
+        serving = [c for c in self._models.values() if TASKS[c.task].job == job]
+        if own or serving:
+            return (own or serving)[0]
+        raise ModelError(f"no {job} model loaded")
 
     def _vae(self, controls: Controls) -> Checkpoint:
-        return self._for_task("vae", controls.model)
+        if controls.model is None:
+            return self._for_task("vae")
+        ckpt = self.checkpoint(controls.model)
+        if not TASKS[ckpt.task].latent:
+            raise BadInputError(
+                f"model {ckpt.name!r} does {ckpt.task}, not vae (sample/encode/decode need a "
+                "model with a latent)"
+            )
+        return ckpt
 
     # -- the VAE verbs
 
@@ -189,9 +225,9 @@ class Engine:
     def encode(self, pattern: np.ndarray, controls: Controls | None = None) -> np.ndarray:
         """The latent mean of a pattern: (steps, 27) -> (z_dim,)."""
         ckpt = self._vae(controls or Controls())
-        x = self._check_pattern(pattern, ckpt.steps)
+        x = TASKS[ckpt.task].model_input(self._check_pattern(pattern, ckpt.steps))
         with torch.inference_mode():
-            mu, _ = self._vae_fns[ckpt.name].encode(torch.from_numpy(x[None]))
+            mu, _ = self._vae_fns[ckpt.name].encode(torch.from_numpy(np.ascontiguousarray(x[None])))
         return mu[0].numpy().copy()
 
     def decode(self, z: np.ndarray, controls: Controls | None = None) -> np.ndarray:
@@ -247,15 +283,21 @@ class Engine:
     def transform(
         self, task: str, pattern: np.ndarray, controls: Controls | None = None
     ) -> np.ndarray:
-        """One pattern task (humanize, drumify, infill: `pattern_tasks()`), as its record says:
-        the model reads the task's input, and its answer merges back into `pattern`."""
-        record = TASKS[task]
+        """One pattern task (humanize, drumify, infill: `pattern_tasks()`), as the answering
+        model's record says: the model reads its task's input, and its answer merges back into
+        `pattern`."""
         controls = controls or Controls()
-        ckpt = self._for_task(task)
+        job = TASKS[task].job
+        ckpt = self._for_task(job, controls.task_models.get(job))
+        record = TASKS[ckpt.task]  # the model's own: a course drumify model reads its groove
         x = self._check_pattern(pattern, ckpt.steps)
+        x_in = record.model_input(x)
+        if record.busyness is not None and controls.busyness is not None:
+            x_in = record.busyness(x_in, controls.busyness)
         # all_hits: every voice forced on, the model's velocities and offsets everywhere
         decode_with = Controls(thresholds=0.0) if record.all_hits else controls
-        return record.merge(x, self._run_vae(ckpt, record.model_input(x), decode_with))
+        run = self._run_direct if ckpt.kind == "direct" else self._run_vae
+        return record.merge(x, run(ckpt, x_in, decode_with))
 
     def humanize(self, pattern: np.ndarray, controls: Controls | None = None) -> np.ndarray:
         """Same hits as `pattern`, with the velocities and timing a humanize model gives them."""
@@ -323,6 +365,17 @@ class Engine:
         with torch.inference_mode():
             mu, _ = self._vae_fns[ckpt.name].encode(torch.from_numpy(np.ascontiguousarray(x[None])))
         return self._decode(ckpt, mu[0].numpy(), controls)
+
+    def _run_direct(self, ckpt: Checkpoint, x: np.ndarray, controls: Controls) -> np.ndarray:
+        """A direct model's answer for its input `x` (steps, features): (steps, 27)."""
+        noise = hit_noise(self._rng(controls), ckpt.steps, controls.temperature)
+        with torch.inference_mode():
+            pattern = self._direct_fns[ckpt.name](
+                torch.from_numpy(np.ascontiguousarray(x[None], dtype=np.float32)),
+                torch.from_numpy(noise),
+                threshold_bias(controls.thresholds),
+            )
+        return pattern.numpy()[0]
 
     def _decode(
         self,

@@ -1,5 +1,6 @@
-"""Running a VAE fast: its encoder and decoder (with the hit drawing) frozen into TorchScript
-graphs where the class allows it, each checked against the model once."""
+"""Running a model fast: a VAE's encoder and decoder (with the hit drawing), or a direct model's
+forward pass with the hit drawing, frozen into TorchScript graphs where the class allows it,
+each checked against the model once."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from typing import NamedTuple
 
 import torch
 
-from pdbridge.core.pattern import FEATURES, NUM_VOICES
+from pdbridge.core.pattern import NUM_VOICES
 from pdbridge.inference.checkpoint import Checkpoint
 from pdbridge.inference.hits import assemble
+from pdbridge.models.tasks import input_features
 
 
 class _Method(torch.nn.Module):
@@ -49,7 +51,7 @@ def inference_fns(ckpt: Checkpoint) -> tuple[Callable, Callable]:
     if not getattr(model, "traceable", False):
         return plain
     g = torch.Generator().manual_seed(0)
-    x = torch.rand(1, ckpt.steps, FEATURES, generator=g)
+    x = torch.rand(1, ckpt.steps, input_features(ckpt.task), generator=g)
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # TracerWarnings about the batch size: it is always 1
         z = model.encode(x)[0]
@@ -60,16 +62,25 @@ def inference_fns(ckpt: Checkpoint) -> tuple[Callable, Callable]:
         )
         frozen = []
         for module, example in ((_Method(model, "encode"), (x,)), (plain[1], args)):
-            # check_trace=False: the comparison below is the check. torch's own imports
-            # torch.testing and with it torch.distributed and sympy: 0.9 s and 30+ MB at the
-            # first freeze, with the GIL held long enough to stall requests for ~100s of ms.
-            graph = torch.jit.freeze(torch.jit.trace(module.eval(), example, check_trace=False))
-            want, got = module(*example), graph(*example)
-            want, got = (want, got) if isinstance(want, tuple) else ((want,), (got,))
-            if not all(torch.allclose(a, b, atol=1e-5) for a, b in zip(want, got, strict=True)):
+            graph = _frozen(module, example)
+            if graph is None:
                 return plain
             frozen.append(graph)
     return frozen[0], frozen[1]
+
+
+def _frozen(module: torch.nn.Module, example: tuple) -> Callable | None:
+    """`module` traced on `example` and frozen, or None if the graph does not give what the
+    module gives. Call under no_grad."""
+    # check_trace=False: the comparison below is the check. torch's own imports
+    # torch.testing and with it torch.distributed and sympy: 0.9 s and 30+ MB at the
+    # first freeze, with the GIL held long enough to stall requests for ~100s of ms.
+    graph = torch.jit.freeze(torch.jit.trace(module.eval(), example, check_trace=False))
+    want, got = module(*example), graph(*example)
+    want, got = (want, got) if isinstance(want, tuple) else ((want,), (got,))
+    if not all(torch.allclose(a, b, atol=1e-5) for a, b in zip(want, got, strict=True)):
+        return None
+    return graph
 
 
 class VaeFns(NamedTuple):
@@ -99,3 +110,34 @@ def decodes_batches(pattern: Callable, z_dim: int, steps: int) -> bool:
     except Exception:  # noqa: BLE001 - a graph that cannot take a batch simply is not batched
         return False
     return all(torch.allclose(together[i], alone[i][0], atol=1e-5) for i in range(3))
+
+
+class _Direct(torch.nn.Module):
+    """A direct model (kind "direct": the whole input pattern -> the whole output, no latent)
+    and the hit drawing after it: x (B, steps, features), noise (B, steps, 9), bias (B, 1, 9)
+    -> patterns (B, steps, 27)."""
+
+    def __init__(self, model: torch.nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor, noise: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        return assemble(*self.model(x), noise, bias)
+
+
+def direct_fn(ckpt: Checkpoint, frozen: bool) -> Callable:
+    """How the engine runs a direct model: `_Direct`'s forward, frozen with TorchScript at batch
+    1 when the class allows it (`traceable`) and the graph gives what the model gives."""
+    plain = _Direct(ckpt.model).eval()
+    if not frozen or not getattr(ckpt.model, "traceable", False):
+        return plain
+    g = torch.Generator().manual_seed(0)
+    example = (
+        torch.rand(1, ckpt.steps, input_features(ckpt.task), generator=g),
+        torch.randn(1, ckpt.steps, NUM_VOICES, generator=g),
+        torch.zeros(1, 1, NUM_VOICES),
+    )
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # TracerWarnings about the batch size: it is always 1
+        graph = _frozen(plain, example)
+    return plain if graph is None else graph

@@ -3,8 +3,9 @@
 To add an architecture, write `pdbridge/models/<name>.py` (a config dataclass and an `nn.Module`
 with the VAE or next-step interface of docs/architecture.md) and add one `ModelSpec` here.
 
-- `kind` says which interface the model has: `"vae"` (encode/decode/loss over whole patterns)
-  or `"next_step"` (forward over the last bar -> the next step).
+- `kind` says which interface the model has: `"vae"` (encode/decode/loss over whole patterns),
+  `"direct"` (forward: the whole input pattern -> the whole output, no latent) or `"next_step"`
+  (forward over the last bar -> the next step).
 - `task` is the model's default task, a record of `pdbridge.models.tasks` (what its input is,
   how its answer is used and judged); a training config may choose another task of its kind.
 """
@@ -19,6 +20,12 @@ from torch import nn
 from pdbridge.core.errors import ModelError
 from pdbridge.models.conv_vae import ConvVAE, ConvVAEConfig
 from pdbridge.models.groovae import GrooVAE, GrooVAEConfig
+from pdbridge.models.groove_transformer import (
+    DensityVAE,
+    DensityVAEConfig,
+    GrooveTransformer,
+    GrooveTransformerConfig,
+)
 from pdbridge.models.mlp_vae import MLPVAE, MLPVAEConfig
 from pdbridge.models.next_step import NextStep, NextStepConfig
 from pdbridge.models.transformer_vae import TransformerVAE, TransformerVAEConfig
@@ -28,7 +35,7 @@ from pdbridge.models.transformer_vae import TransformerVAE, TransformerVAEConfig
 class ModelSpec:
     config_class: type
     model_class: type
-    kind: str  # "vae" or "next_step"
+    kind: str  # "vae", "direct" or "next_step"
     task: str  # default task; a training config may choose another one of the same kind
 
 
@@ -38,6 +45,11 @@ REGISTRY: dict[str, ModelSpec] = {
     "groovae": ModelSpec(GrooVAEConfig, GrooVAE, kind="vae", task="vae"),
     "conv_vae": ModelSpec(ConvVAEConfig, ConvVAE, kind="vae", task="vae"),
     "transformer_vae": ModelSpec(TransformerVAEConfig, TransformerVAE, kind="vae", task="vae"),
+    # the course's models, imported from their files (`pdbridge import`), not trained here
+    "groove_transformer": ModelSpec(
+        GrooveTransformerConfig, GrooveTransformer, kind="direct", task="groove_drumify"
+    ),
+    "density_vae": ModelSpec(DensityVAEConfig, DensityVAE, kind="vae", task="density_drumify"),
 }
 
 

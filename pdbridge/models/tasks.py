@@ -6,14 +6,21 @@ record here and its model (see docs/architecture.md, "Adding a task").
 
 Each record says:
 - `kind`: the model interface that does it (`"vae"`: encode/decode over whole patterns;
-  `"next_step"`: the last bar -> the next step);
+  `"direct"`: one forward pass, input -> whole pattern, no latent; `"next_step"`: the last bar
+  -> the next step);
 - `model_input`: the model's input as a transform of a real performance (the trainer's input and
   the engine's, so a task model is trained and served on exactly the same thing);
 - `merge`: how the model's answer joins the input the user gave (infill keeps every other voice);
 - `all_hits`: the model decodes every cell and the input's hits are kept (humanize);
 - how it is judged: a `baseline` (the simplest thing that could work, from training windows),
   the part of a pattern that is `scored`, and whether a hit F1 says anything about it;
-- its OSC `request` and CLI `verb`, with a one-line `help`.
+- its OSC `request` and CLI `verb`, with a one-line `help`; a task that `serves` another's job
+  (a course drumify model serves "drumify") has neither and answers that job's request and verb
+  when a client chooses it (`Controls.task_models`, `/drumifier`);
+- `latent`: a model of it also offers sample/encode/decode/interpolate over its latent, encoding
+  a pattern through `model_input` (chosen with `/model`);
+- `busyness`: how the `/busyness` control (0..1, how many hits the beat should have) enters the
+  model input, for a model that has such an input.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import numpy as np
 
 from pdbridge.core.errors import ModelError
 from pdbridge.core.pattern import (
+    FEATURES,
     HITS,
     NUM_VOICES,
     OFFSETS,
@@ -42,6 +50,7 @@ HUMANIZE_VELOCITY = 0.8  # the one velocity of a "stiff" beat, as the humanize m
 INFILL_VOICE = "closed_hihat"  # the voice an infill model writes anew (GrooVAE's hi-hat infilling)
 
 Transform = Callable[[np.ndarray], np.ndarray]
+Control = Callable[[np.ndarray, float], np.ndarray]  # (model input, control value) -> model input
 Merge = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (input pattern, model answer) -> reply
 Baseline = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (windows, training windows) -> answers
 
@@ -67,6 +76,14 @@ class Task:
     scored: Transform = _as_is  # the part of a pattern that eval compares
     baseline: Baseline | None = None  # for eval; needs the training windows
     hit_f1: bool = True  # does a hit F1 say something about this task's models?
+    serves: str | None = None  # the task whose request and verb it answers, if not its own
+    latent: bool = False  # offers sample/encode/decode/interpolate over its latent
+    busyness: Control | None = None  # how the /busyness control enters the model input
+
+    @property
+    def job(self) -> str:
+        """The task whose request it answers: its own name, or the one it `serves`."""
+        return self.serves or self.name
 
 
 # ---------------------------------------------------------------------------- baselines
@@ -159,12 +176,45 @@ def humanize_input(a: np.ndarray) -> np.ndarray:
     return with_velocity_array(quantize_array(a), HUMANIZE_VELOCITY)
 
 
+# The course's Groove Transformer models (pdbridge.models.groove_transformer, imported when used:
+# it needs torch, and this module is read by `pdbridge --help`).
+
+
+def course_groove(a: np.ndarray) -> np.ndarray:
+    """The course's "monotonic groove": every step's loudest hit, in the closed hi-hat."""
+    from pdbridge.models.groove_transformer import groove_input
+
+    return groove_input(a)
+
+
+def course_groove_with_density(a: np.ndarray) -> np.ndarray:
+    """The density VAE's input for a pattern: its groove and its own density, (hits - 1) / 74
+    (28 features per step): drumify at the busyness of the pattern given, and /encode."""
+    from pdbridge.models.groove_transformer import count_hits, density_input, density_value
+
+    return density_input(course_groove(a), density_value(count_hits(a)))
+
+
+def with_density(x: np.ndarray, busyness: float) -> np.ndarray:
+    """The density VAE's input with its density feature set to `busyness` (0 = 1 hit, 1 = 75)."""
+    out = np.array(x, np.float32)
+    out[..., -1] = busyness
+    return out
+
+
 # ---------------------------------------------------------------------------- the records
 
 TASKS: dict[str, Task] = {
     t.name: t
     for t in (
-        Task("vae", "vae", "sample a new beat into a MIDI file", verb="sample", request=None),
+        Task(
+            "vae",
+            "vae",
+            "sample a new beat into a MIDI file",
+            verb="sample",
+            request=None,
+            latent=True,
+        ),
         Task(
             "humanize",
             "vae",
@@ -199,6 +249,28 @@ TASKS: dict[str, Task] = {
             hit_f1=False,  # over all voices it is mostly the voices it was given
         ),
         Task(
+            "groove_drumify",
+            "direct",
+            "drumify with a course Monotonic Groove Transformer (a groove in, a beat out)",
+            verb=None,
+            request=None,
+            serves="drumify",
+            model_input=course_groove,
+            baseline=drumify_baseline,
+        ),
+        Task(
+            "density_drumify",
+            "vae",
+            "drumify with a course density VAE (a groove and how busy the beat should be)",
+            verb=None,
+            request=None,
+            serves="drumify",
+            model_input=course_groove_with_density,
+            baseline=drumify_baseline,
+            latent=True,
+            busyness=with_density,
+        ),
+        Task(
             "next_step",
             "next_step",
             "continue a MIDI beat for N bars",
@@ -223,3 +295,8 @@ def pattern_tasks() -> list[Task]:
 
 def task_input(name: str, a: np.ndarray) -> np.ndarray:
     return task(name).model_input(a)
+
+
+def input_features(name: str) -> int:
+    """Features per step of the task's model input (27; 28 for the density VAE)."""
+    return int(task(name).model_input(np.zeros((1, 1, FEATURES), np.float32)).shape[-1])

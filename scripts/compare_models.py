@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from pdbridge.evaluate import evaluation as evaluate
+from pdbridge.evaluate import style_check as styles
 from pdbridge.evaluate import task_metrics
 from pdbridge.inference import checkpoint
 from pdbridge.inference.engine import configure_torch
-from pdbridge.train import styles
 from pdbridge.train.dataset import DatasetConfig, load_windows
 
 

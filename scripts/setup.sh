@@ -35,7 +35,7 @@ fi
 stamp=.venv/.pdbridge-installed
 want=$(python -c "import hashlib; print(hashlib.sha256(open('pyproject.toml', 'rb').read()).hexdigest())")
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] \
-  || ! has pdbridge pythonosc mido numpy pytest ruff; then
+  || ! has pdbridge pythonosc mido numpy pytest ruff importlinter; then
   pip install -q -e ".[dev]"
   echo "$want" > "$stamp"
 fi

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from pdbridge.evaluate import style_check as styles
 from pdbridge.inference import checkpoint
 from pdbridge.inference.engine import Controls, Engine
 from pdbridge.models import registry
-from pdbridge.train import styles
+from pdbridge.train.styles import latent_means, style_statistics
 
 torch.set_num_threads(1)
 Z = 8
@@ -97,12 +98,12 @@ def test_style_statistics_mixture_covers_each_style(tmp_path):
     # two styles of synthetic windows; "tiny" has too few windows to get statistics
     x = (rng.random((260, 32, 27)) < 0.15).astype(np.float32)
     labels = np.array(["a"] * 200 + ["b"] * 50 + ["tiny"] * 10)
-    stats = styles.style_statistics(ckpt.model, x, labels, components=4)
+    stats = style_statistics(ckpt.model, x, labels, components=4)
     assert sorted(stats) == ["a", "b"]
     mix = stats["a"]["components"]
     assert len(mix["mu"]) == 4 and np.isclose(sum(mix["weight"]), 1.0)
     assert len(stats["b"]["components"]["mu"]) == 4  # 50 windows: at most 5 components
-    z = styles.latent_means(ckpt.model, x[:200])
+    z = latent_means(ckpt.model, x[:200])
     assert np.allclose(stats["a"]["mu"], z.mean(0), atol=1e-5)
     # the mixture's weighted mean is the style's mean
     weighted = np.average(np.asarray(mix["mu"]), axis=0, weights=mix["weight"])

@@ -26,6 +26,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("pdbridge.cli.train", "train a model on a dataset folder"),
     "eval": ("pdbridge.cli.eval", "evaluate a model on a split"),
     "models": ("pdbridge.cli.models", "list the shipped models"),
+    "import": (
+        "pdbridge.cli.import_gt",
+        "import a course Groove Transformer checkpoint (.pth) as a pdbridge model",
+    ),
     "serve": ("pdbridge.cli.serve", "run the OSC server for Pure Data"),
     "send": ("pdbridge.cli.send", "send one OSC request to a running server and print the reply"),
     "bench": ("pdbridge.cli.bench", "benchmark the server against a bare UDP echo and a naive server"),

@@ -80,7 +80,7 @@ def _windows(pattern: Pattern, steps: int) -> list[np.ndarray]:
 
 def _task_steps(engine, task: str) -> int:
     for info in engine.models():
-        if info.task == task:
+        if info.job == task:  # its own task, or one that serves it (a course drumify model)
             return info.steps
     raise ModelError(f"no {task} model loaded; add one with --model NAME_OR_PATH")
 

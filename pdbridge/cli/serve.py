@@ -30,9 +30,10 @@ def configure(parser: argparse.ArgumentParser, command_name: str) -> None:
         action="append",
         default=None,
         metavar="NAME_OR_PATH",
-        help="a shipped name, an alias or a .pt file; repeat for several, e.g. --model default "
-        "--model runs/mine.pt to add yours to the shipped set. The first VAE answers unless a "
-        "client chooses another with /model. Default: default (the shipped set)",
+        help="a shipped name, an alias, a .pt file or a course Groove Transformer .pth (imported "
+        "as it loads); repeat for several, e.g. --model default --model runs/mine.pt to add "
+        "yours to the shipped set. The first VAE answers unless a client chooses another with "
+        "/model (and /drumifier for drumify). Default: default (the shipped set)",
     )
     parser.add_argument(
         "--workers", type=int, default=c.workers, help=f"inference threads (default {c.workers})"

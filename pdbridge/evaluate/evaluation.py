@@ -6,11 +6,14 @@ On the split's 2-bar 4/4 windows:
   MAE (MIDI units) and timing MAE (ms at each window's tempo) over true-positive hits. A drumify
   model reads its task's input and is scored against the real performance; humanize, which keeps
   its input's hits, has only its task scores (`pdbridge.evaluate.task_metrics`).
+- direct models (a course Groove Transformer: groove in, beat out): their task scores only.
 - next_step: predict every step of each window's second bar from the 16 steps before it (hit
   threshold 0.5); baseline: copy the step one bar earlier.
-- sampling (generative VAEs): `SAMPLES` samples at temperature 1 against the split's windows, the
+- sampling (models with a latent: generative VAEs, the course's density VAE): `SAMPLES` samples at temperature 1 against the split's windows, the
   mean feature overlap of `pdbridge.core.metrics`, and mean hits per window, samples vs data.
-- latency: engine calls at batch 1 on one CPU thread, median in microseconds.
+- latency: engine calls at batch 1 on one CPU thread, frozen as served, median in microseconds;
+  for a task model the whole request (e.g. `drumify_p50`) and its decode alone (`decode_p50`:
+  the latent mean -> a pattern, or a direct model's input -> a pattern).
 """
 
 from __future__ import annotations
@@ -54,13 +57,13 @@ def evaluate(
         "data_mean_hits": metrics.mean_hits(x),
     }
     ckpt.model.eval()
-    if ckpt.kind == "vae":
-        record = TASKS[ckpt.task]
-        if not record.all_hits:  # humanize keeps its input's hits: its scores are below
+    record = TASKS[ckpt.task]
+    if ckpt.kind in ("vae", "direct"):
+        if ckpt.kind == "vae" and not record.all_hits:  # humanize keeps its input's hits
             result["reconstruction"] = reconstruction(ckpt, x, bpm)
         if record.baseline is not None and train_x is not None:  # baselines need train windows
             result[ckpt.task] = task_scores(ckpt, x, bpm, train_x)
-        if ckpt.task == "vae":
+        if record.latent:
             samples = sample_batch(ckpt, SAMPLES, SAMPLE_SEED)
             overlap, per_feature = metrics.feature_overlap(samples, x)
             result["sampling"] = {
@@ -144,8 +147,20 @@ def measure_latency(ckpt: Checkpoint, pattern: np.ndarray) -> dict[str, float]:
                 "decode_p50": lambda: engine.decode(z, controls),
                 "sample_p50": lambda: engine.sample(controls),
             }
-        elif ckpt.kind == "vae":
-            calls = {f"{ckpt.task}_p50": lambda: engine.transform(ckpt.task, pattern, controls)}
+        elif ckpt.kind in ("vae", "direct"):
+            x_in = TASKS[ckpt.task].model_input(pattern)
+            if ckpt.kind == "vae":  # the latent mean the task's request decodes
+                with torch.inference_mode():
+                    encode = engine._vae_fns[ckpt.name].encode
+                    mu = encode(torch.from_numpy(np.ascontiguousarray(x_in[None])))[0][0].numpy()
+            calls = {
+                f"{ckpt.task}_p50": lambda: engine.transform(ckpt.task, pattern, controls),
+                "decode_p50": (  # the model's output -> a pattern, without the encoder
+                    (lambda: engine._run_direct(ckpt, x_in, controls))
+                    if ckpt.kind == "direct"
+                    else (lambda: engine._decode(ckpt, mu, controls))
+                ),
+            }
         else:
             calls = {"continue_1bar_p50": lambda: engine.continue_(pattern, 1, controls)}
         return {name: _p50_us(fn) for name, fn in calls.items()}

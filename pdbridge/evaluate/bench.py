@@ -435,17 +435,7 @@ def run_bench(config: BenchConfig, log: Callable[[str], None] = lambda s: None) 
                 "model": ModelTarget(config.models, requests),
             }
             targets["model_after_rtt"] = AfterRoundTrip(targets["model"], targets["floor"])
-            counts = {name: config.requests for name in targets}
-            counts["naive"] = config.naive_requests
-            times: dict[tuple[str, str], list[int]] = {}
-            rounds = config.rounds
-            for r in range(rounds):
-                if r % 10 == 0:
-                    log(f"round trips, round {r + 1} of {rounds}")
-                for kind in KINDS:
-                    for name, target in targets.items():
-                        n = max(1, counts[name] // rounds)
-                        times.setdefault((name, kind), []).extend(target.run(kind, n))
+            times = interleaved_round_trips(targets, config, log)
             log(f"throughput, {config.in_flight} in flight for {config.throughput_seconds:g} s")
             result.update(
                 measure_throughput(
@@ -467,6 +457,35 @@ def run_bench(config: BenchConfig, log: Callable[[str], None] = lambda s: None) 
                 else:
                     p.join(10)
 
+    result |= summary(times)
+    result["floor_p50_us"] = result["floor_decode_p50_us"]
+    result["floor_p99_us"] = result["floor_decode_p99_us"]
+    result["ready_s"] = ready
+    result["peak_rss_mb"] = rss
+    result["load_average"] = os.getloadavg()[0]  # other work on the machine skews every figure
+    return result
+
+
+def interleaved_round_trips(
+    targets: dict, config: BenchConfig, log: Callable[[str], None]
+) -> dict[tuple[str, str], list[int]]:
+    """(target, request kind) -> round-trip times (ns), in `config.rounds` short rounds."""
+    counts = {name: config.requests for name in targets}
+    counts["naive"] = config.naive_requests
+    times: dict[tuple[str, str], list[int]] = {}
+    for r in range(config.rounds):
+        if r % 10 == 0:
+            log(f"round trips, round {r + 1} of {config.rounds}")
+        for kind in KINDS:
+            for name, target in targets.items():
+                n = max(1, counts[name] // config.rounds)
+                times.setdefault((name, kind), []).extend(target.run(kind, n))
+    return times
+
+
+def summary(times: dict[tuple[str, str], list[int]]) -> dict[str, float]:
+    """Percentiles per request kind, the overhead over floor and model, the naive speed-up."""
+    result: dict[str, float] = {}
     for kind in KINDS:
         p50, p99 = percentiles_us(times[("ours", kind)])
         floor50, floor99 = percentiles_us(times[("floor", kind)])
@@ -482,9 +501,4 @@ def run_bench(config: BenchConfig, log: Callable[[str], None] = lambda s: None) 
         result[f"naive_{kind}_p50_us"] = naive50
         result[f"overhead_{kind}_p50_us"] = p50 - floor50 - model50
         result[f"speedup_{kind}_vs_naive"] = naive50 / p50
-    result["floor_p50_us"] = result["floor_decode_p50_us"]
-    result["floor_p99_us"] = result["floor_decode_p99_us"]
-    result["ready_s"] = ready
-    result["peak_rss_mb"] = rss
-    result["load_average"] = os.getloadavg()[0]  # other work on the machine skews every figure
     return result

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from pdbridge.core import metrics
+from pdbridge.core import limits, metrics
 from pdbridge.core.errors import BadInputError, ModelError
 from pdbridge.core.progress import progress
 from pdbridge.inference import checkpoint
@@ -54,11 +54,41 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], where: str = "train config") -> TrainConfig:
+        if not isinstance(d, dict):
+            raise BadInputError(f"{where}: a training config is a JSON object")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:
             raise BadInputError(f"{where}: unknown field(s) {', '.join(unknown)}")
-        return cls(**d)
+        config = cls(**d)
+        config.check(where)
+        return config
+
+    def check(self, where: str = "train config") -> None:
+        """Types and ranges of every field (`pdbridge.core.limits`), or `BadInputError`."""
+
+        def number(name: str, kind: type, lo: float, hi: float, lo_open: bool = False) -> None:
+            value = getattr(self, name)
+            ok = isinstance(value, kind) and not isinstance(value, bool)
+            if kind is float:
+                ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+                ok = ok and math.isfinite(value)
+            if not ok or value < lo or value > hi or (lo_open and value == lo):
+                shown = f"above {lo:g}" if lo_open else f"{lo:g}"
+                raise BadInputError(f"{where}: {name} {value!r} must be a number {shown}..{hi:g}")
+
+        if not isinstance(self.model, str):
+            raise BadInputError(f"{where}: model {self.model!r} must be a model name")
+        if self.task is not None and self.task not in TASKS:
+            raise BadInputError(f"{where}: task {self.task!r} unknown; tasks: {', '.join(TASKS)}")
+        if not isinstance(self.model_config, dict):
+            raise BadInputError(f"{where}: model_config must be a JSON object")
+        number("epochs", int, 1, limits.MAX_EPOCHS)
+        number("batch_size", int, 1, limits.MAX_BATCH_SIZE)
+        number("lr", float, 0.0, 10.0, lo_open=True)
+        number("weight_decay", float, 0.0, 10.0)
+        number("seed", int, 0, limits.MAX_SEED)
+        number("threads", int, 1, limits.MAX_THREADS)
 
 
 # ---------------------------------------------------------------------------- examples
@@ -126,20 +156,7 @@ def train(
 ) -> Run:
     """Train `config.model` on windows (N, steps, 27) and write the run folder `out`."""
     out = Path(out)
-    spec = registry.spec(config.model)
-    task = config.task or spec.task
-    if task not in TASKS or TASKS[task].kind != spec.kind:
-        raise BadInputError(f"task {task!r} does not fit {config.model} (a {spec.kind} model)")
-    model_config = registry.config_from_dict(config.model, config.model_config)
-    steps = train_x.shape[1]
-    if spec.kind == "vae" and steps != model_config.steps:
-        raise BadInputError(
-            f"{config.model} reads {model_config.steps} steps; windows have {steps}"
-        )
-    if len(train_x) == 0 or len(val_x) == 0:
-        raise BadInputError(
-            f"need training and validation windows; got {len(train_x)} and {len(val_x)}"
-        )
+    spec, task, model_config = _checked(config, train_x, val_x)
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     model = registry.build(config.model, model_config)
@@ -171,23 +188,8 @@ def train(
     batches = math.ceil(len(train_ex) / config.batch_size)
     for epoch in range(start_epoch, config.epochs):
         t0 = time.perf_counter()
-        model.train()
-        torch.manual_seed(config.seed * 100_003 + epoch)
-        order = np.random.default_rng([config.seed, epoch]).permutation(len(train_ex))
-        sums: dict[str, float] = {}
         label = f"epoch {epoch + 1}/{config.epochs}"
-        for b in progress(range(batches), label, enabled=show_progress):
-            x_in, x_target = train_ex.batch(
-                order[b * config.batch_size : (b + 1) * config.batch_size]
-            )
-            loss, logs = model.loss(x_in, x_target, step)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            step += 1
-            for k, v in logs.items():
-                sums[k] = sums.get(k, 0.0) + v
+        sums, step = _train_epoch(model, optimizer, train_ex, config, epoch, step, label, show_progress)
         val = validate(model, spec.kind, val_ex, config.seed, config.batch_size * 8)
         elapsed += time.perf_counter() - t0
         row = {"epoch": epoch + 1, "step": step, "seconds": round(elapsed, 2)}
@@ -218,20 +220,64 @@ def train(
         (out / "history.json").write_text(json.dumps(history, indent=1) + "\n")
         plot_history(history, out / "losses.png", title=f"{config.model} ({task})")
 
-    best = checkpoint.load(best_path)
     if spec.kind == "vae" and train_styles is not None:
-        extras = {"styles": style_statistics(best.model, train_ex.x_in, np.asarray(train_styles))}
-        best_metrics = best.metrics
-        checkpoint.save(
-            best_path,
-            best.model,
-            config.model,
-            metrics=best_metrics,
-            extras=extras,
-            task=task,
-            run=run_info,
-        )
+        _add_style_statistics(best_path, train_ex.x_in, train_styles, task, run_info)
     return Run(best_path, last_path, checkpoint.load(best_path).metrics, history)
+
+
+def _checked(config: TrainConfig, train_x: np.ndarray, val_x: np.ndarray) -> tuple:
+    """(model spec, task, model config) once everything fits, else a one-line BadInputError."""
+    config.check()
+    spec = registry.spec(config.model)
+    task = config.task or spec.task
+    if task not in TASKS or TASKS[task].kind != spec.kind:
+        raise BadInputError(f"task {task!r} does not fit {config.model} (a {spec.kind} model)")
+    model_config = registry.config_from_dict(config.model, config.model_config)
+    steps = train_x.shape[1]
+    if spec.kind == "vae" and steps != model_config.steps:
+        raise BadInputError(
+            f"{config.model} reads {model_config.steps} steps; windows have {steps}"
+        )
+    if len(train_x) == 0 or len(val_x) == 0:
+        raise BadInputError(
+            f"need training and validation windows; got {len(train_x)} and {len(val_x)}"
+        )
+    return spec, task, model_config
+
+
+def _train_epoch(
+    model, optimizer, train_ex: Examples, config: TrainConfig, epoch: int, step: int,
+    label: str, show_progress: bool,
+) -> tuple[dict[str, float], int]:  # fmt: skip
+    """One pass over the training examples in this epoch's order: (summed logs, step)."""
+    model.train()
+    torch.manual_seed(config.seed * 100_003 + epoch)
+    order = np.random.default_rng([config.seed, epoch]).permutation(len(train_ex))
+    sums: dict[str, float] = {}
+    batches = math.ceil(len(train_ex) / config.batch_size)
+    for b in progress(range(batches), label, enabled=show_progress):
+        x_in, x_target = train_ex.batch(order[b * config.batch_size : (b + 1) * config.batch_size])
+        loss, logs = model.loss(x_in, x_target, step)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        step += 1
+        for k, v in logs.items():
+            sums[k] = sums.get(k, 0.0) + v
+    return sums, step
+
+
+def _add_style_statistics(
+    best_path: Path, x_in: torch.Tensor, styles: np.ndarray, task: str, run_info: dict
+) -> None:
+    """Rewrite the best checkpoint with its styles' latent statistics (`train.styles`)."""
+    best = checkpoint.load(best_path)
+    extras = {"styles": style_statistics(best.model, x_in, np.asarray(styles))}
+    checkpoint.save(
+        best_path, best.model, best.model_name, metrics=best.metrics, extras=extras, task=task,
+        run=run_info,
+    )  # fmt: skip
 
 
 def _resume(path: Path, config: TrainConfig, model, optimizer) -> tuple:

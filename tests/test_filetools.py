@@ -97,6 +97,8 @@ def test_errors_are_one_line_messages(models, stiff_beat, tmp_path, capsys):
     missing = str(tmp_path / "missing.mid")
     assert main(["drumify", missing, "--out", out, *models]) == ExitCode.BAD_INPUT
     assert "no such file" in capsys.readouterr().err
-    assert main(["continue", str(stiff_beat), "--bars", "0", "--out", out, *models]) == 3
-    assert main(["sample", "--out", str(tmp_path / "x.wav"), *models]) == ExitCode.BAD_INPUT
+    # option values are checked as the command line is read: usage errors, one line
+    assert main(["continue", str(stiff_beat), "--bars", "0", "--out", out, *models]) == 2
+    assert "argument --bars: 0 out of range 1..64" in capsys.readouterr().err
+    assert main(["sample", "--out", str(tmp_path / "x.wav"), *models]) == ExitCode.USAGE
     assert "unknown file type" in capsys.readouterr().err

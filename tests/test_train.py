@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from pdbridge.cli.train import config_from_args
-from pdbridge.core.errors import BadInputError, ModelError
+from pdbridge.core.errors import BadInputError, UsageError
 from pdbridge.inference import checkpoint
 from pdbridge.train.trainer import TrainConfig, train
 
@@ -99,10 +99,13 @@ def test_command_line_config(tmp_path):
 
     c = config_from_args(args("mlp_vae", "z_dim=16", "hidden=[128, 64]"))
     assert (c.epochs, c.seed, c.model_config) == (3, 7, {"z_dim": 16, "hidden": [128, 64]})
-    with pytest.raises(ModelError, match="unknown field.*zdim"):
+    # a typo in --set or the model name is a usage error naming the argument (exit 2)
+    with pytest.raises(UsageError, match="argument --set: .*unknown field.*zdim"):
         config_from_args(args("mlp_vae", "zdim=16"))
-    with pytest.raises(ModelError, match="unknown model"):
+    with pytest.raises(UsageError, match="argument model: unknown model"):
         config_from_args(args("wavenet"))
+    with pytest.raises(UsageError, match="argument --set: .*parameters; at most"):
+        config_from_args(args("mlp_vae", "hidden=[100000, 100000]"))
     recipe = tmp_path / "recipe.json"
     recipe.write_text(
         json.dumps({"model": "next_step", "epochs": 9, "model_config": {"context": 8}})

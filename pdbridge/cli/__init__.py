@@ -1,6 +1,8 @@
 """The `pdbridge` command: a thin argparse layer over importable functions.
 
-Each subcommand lives in its own module, which defines `configure(parser)` and `run(args) -> int`.
+Each subcommand lives in its own module, which defines `configure(parser, name)` and
+`run(args) -> int` (and `INTERMIXED = True` if its options may come between its positional
+arguments, as in `pdbridge send /continue --pattern x.mid 4`).
 Modules are imported only when their command runs, so `pdbridge --help` stays fast and a command
 never pays for torch unless it needs it.
 """
@@ -13,6 +15,7 @@ import logging
 import sys
 
 from pdbridge import __version__
+from pdbridge.cli.options import Parser
 from pdbridge.core.errors import ExitCode, PdbridgeError
 from pdbridge.models.tasks import TASKS
 
@@ -39,7 +42,7 @@ COMMANDS |= {t.verb: ("pdbridge.cli.clips", t.help) for t in TASKS.values() if t
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="pdbridge", description="Generative drum models for Pure Data, over OSC."
     )
     parser.add_argument("--version", action="version", version=f"pdbridge {__version__}")
@@ -50,11 +53,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_parser(name: str, module: object | None = None) -> Parser:
+    """The parser of one command, as `main` builds it (tests read its options from here)."""
+    module = module or importlib.import_module(COMMANDS[name][0])
+    parser = Parser(prog=f"pdbridge {name}", description=COMMANDS[name][1])
+    module.configure(parser, name)
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     # First pass: find the command without importing every module.
-    args, rest = parser.parse_known_args(argv)
+    try:
+        args, rest = parser.parse_known_args(argv)
+    except PdbridgeError as e:
+        print(f"pdbridge: error: {e}", file=sys.stderr)
+        return e.exit_code
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
@@ -65,9 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     module_name, help_text = COMMANDS[args.command]
     try:  # Ctrl-C while a command's module (torch) is still importing: a quiet stop too
         module = importlib.import_module(module_name)
-        cmd_parser = argparse.ArgumentParser(prog=f"pdbridge {args.command}", description=help_text)
-        module.configure(cmd_parser, args.command)
-        cmd_args = cmd_parser.parse_args(rest)
+        cmd_parser = command_parser(args.command, module)
+        if getattr(module, "INTERMIXED", False):
+            cmd_args = cmd_parser.parse_intermixed_args(rest)
+        else:
+            cmd_args = cmd_parser.parse_args(rest)
         cmd_args.command = args.command
         cmd_args.verbose = args.verbose
         return int(module.run(cmd_args) or 0)

@@ -14,13 +14,22 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
-from pdbridge.core.errors import BadInputError, ModelError
+from pdbridge.cli.options import (
+    add_pattern_input_options,
+    float_range,
+    input_file,
+    int_range,
+    midi_channel,
+    output_file,
+    seed,
+)
+from pdbridge.core import limits
+from pdbridge.core.errors import ModelError
 from pdbridge.core.pattern import DEFAULT_THRESHOLD, NUM_VOICES, STEPS_PER_BAR, Pattern
-from pdbridge.core.pattern_files import load_pattern, save_pattern
+from pdbridge.core.pattern_files import PATTERN_SUFFIXES, load_pattern, save_pattern
 from pdbridge.models.tasks import TASKS
 
 VERBS = {t.verb: t for t in TASKS.values() if t.verb}  # clip command -> its task
@@ -28,8 +37,12 @@ VERBS = {t.verb: t for t in TASKS.values() if t.verb}  # clip command -> its tas
 
 def configure(parser: argparse.ArgumentParser, command_name: str) -> None:
     if command_name != "sample":
-        parser.add_argument("input", type=Path, help="a drum pattern, .mid or .json")
-    parser.add_argument("--out", type=Path, required=True, help="where to write: .mid or .json")
+        parser.add_argument(
+            "input", type=input_file(*PATTERN_SUFFIXES), help="a drum pattern, .mid or .json"
+        )
+    parser.add_argument(
+        "--out", type=output_file(*PATTERN_SUFFIXES), required=True, help="where to write: .mid or .json"
+    )
     parser.add_argument(
         "--model",
         action="append",
@@ -38,20 +51,46 @@ def configure(parser: argparse.ArgumentParser, command_name: str) -> None:
         help="model(s) to load (repeatable); default: the shipped default set",
     )
     parser.add_argument(
-        "--temperature", type=float, default=1.0, help="how freely hits are drawn; 0 = most likely"
+        "--temperature",
+        type=float_range(0.0, limits.MAX_TEMPERATURE),
+        default=1.0,
+        help=f"how freely hits are drawn, 0..{limits.MAX_TEMPERATURE:g}; 0 = most likely",
     )
-    parser.add_argument("--seed", type=int, default=None, help="repeat a result exactly")
     parser.add_argument(
-        "--threshold", type=float, default=DEFAULT_THRESHOLD, help="hit threshold 0..1 (higher = fewer hits)"
+        "--seed",
+        type=seed,
+        default=None,
+        help=f"repeat a result exactly: 0..{limits.MAX_SEED}; -1 (the default) = random",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=float_range(0.0, 1.0),
+        default=DEFAULT_THRESHOLD,
+        help="hit threshold 0..1 (higher = fewer hits)",
     )
     if command_name == "sample":
         parser.add_argument("--style", default=None, help="sample in one style, e.g. funk")
         parser.add_argument(
-            "--bars", type=int, default=2, help="bars to sample (whole windows of the model)"
+            "--bars",
+            type=int_range(1, limits.MAX_SAMPLE_BARS),
+            default=2,
+            help=f"bars to sample, 1..{limits.MAX_SAMPLE_BARS} (whole windows of the model)",
         )
-        parser.add_argument("--bpm", type=float, default=120.0, help="tempo of the file")
+        parser.add_argument(
+            "--bpm",
+            type=float_range(limits.MIN_BPM, limits.MAX_BPM),
+            default=120.0,
+            help="tempo of the file",
+        )
+    else:
+        add_pattern_input_options(parser)
     if command_name == "continue":
-        parser.add_argument("--bars", type=int, default=2, help="bars to add (default 2)")
+        parser.add_argument(
+            "--bars",
+            type=int_range(1, limits.MAX_CONTINUE_BARS),
+            default=2,
+            help=f"bars to add, 1..{limits.MAX_CONTINUE_BARS} (default 2)",
+        )
         parser.add_argument(
             "--with-input", action="store_true", help="write the input followed by the new bars"
         )
@@ -104,10 +143,12 @@ def transform(engine, task: str, pattern: Pattern, controls) -> Pattern:
 
 def run(args: argparse.Namespace) -> int:
     command = args.command
-    if getattr(args, "bars", 1) < 1:
-        raise BadInputError(f"--bars {args.bars}: need at least 1")
-    engine, controls = _engine(args)
     task = VERBS[command]
+    # The input first: a bad file is refused before any model loads.
+    pattern = None if task.name == "vae" else load_pattern(
+        args.input, channel=midi_channel(args), any_meter=args.any_meter
+    )
+    engine, controls = _engine(args)
     if task.name == "vae":
         vae = next((m for m in engine.models() if m.task == "vae"), None)
         if vae is None:
@@ -115,11 +156,10 @@ def run(args: argparse.Namespace) -> int:
         windows = -(-args.bars * STEPS_PER_BAR // vae.steps)
         parts = []
         for i in range(windows):
-            seed = None if args.seed is None else args.seed + i
-            parts.append(engine.sample(replace(controls, seed=seed)))
+            window_seed = None if args.seed is None else args.seed + i
+            parts.append(engine.sample(replace(controls, seed=window_seed)))
         out = Pattern.from_array(np.concatenate(parts), args.bpm).fit(args.bars * STEPS_PER_BAR)
     else:
-        pattern = load_pattern(args.input)
         if task.kind == "next_step":
             more = engine.continue_(pattern.to_array(), args.bars, controls)
             out = Pattern.from_array(more, pattern.bpm)

@@ -3,34 +3,38 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from pdbridge.core.errors import BadInputError
-from pdbridge.core.midi import DRUM_CHANNEL
+from pdbridge.cli.options import (
+    add_pattern_input_options,
+    float_range,
+    input_file,
+    int_range,
+    midi_channel,
+    output_file,
+)
+from pdbridge.core import limits
 from pdbridge.core.pattern import Pattern
-from pdbridge.core.pattern_files import load_pattern, save_pattern
+from pdbridge.core.pattern_files import PATTERN_SUFFIXES, load_pattern, save_pattern
 
 
 def configure(parser: argparse.ArgumentParser, command: str) -> None:
-    parser.add_argument("input", type=Path, help=".mid or .json")
-    parser.add_argument("output", type=Path, help=".mid or .json")
-    parser.add_argument("--bars", type=int, help="cut or pad to this many 4/4 bars")
-    parser.add_argument("--bpm", type=float, help="set the tempo (default: the input's)")
+    parser.add_argument("input", type=input_file(*PATTERN_SUFFIXES), help=".mid or .json")
+    parser.add_argument("output", type=output_file(*PATTERN_SUFFIXES), help=".mid or .json")
     parser.add_argument(
-        "--channel",
-        type=int,
-        default=DRUM_CHANNEL + 1,
-        help="MIDI drum channel 1-16 (default 10); 0 = any",
+        "--bars",
+        type=int_range(1, limits.MAX_PATTERN_BARS),
+        help=f"cut or pad to this many 4/4 bars (1..{limits.MAX_PATTERN_BARS})",
     )
-    parser.add_argument("--any-meter", action="store_true", help="convert files not in 4/4 too")
+    parser.add_argument(
+        "--bpm",
+        type=float_range(limits.MIN_BPM, limits.MAX_BPM),
+        help=f"set the tempo, {limits.MIN_BPM:g}..{limits.MAX_BPM:g} (default: the input's)",
+    )
+    add_pattern_input_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    if not 0 <= args.channel <= 16:
-        raise BadInputError(f"--channel {args.channel}: MIDI channels are 1-16 (0 = any)")
-    if args.bars is not None and args.bars < 1:
-        raise BadInputError(f"--bars {args.bars}: need at least 1")
-    channel = args.channel - 1 if args.channel else None
+    channel = midi_channel(args)
     pattern = load_pattern(args.input, args.bars, channel, args.any_meter)
     if args.bpm is not None:
         pattern = Pattern(pattern.hits, pattern.velocities, pattern.offsets, bpm=args.bpm)

@@ -4,19 +4,37 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
+from pdbridge.cli.options import input_dir, int_range, writable_dir
+from pdbridge.core import limits
 from pdbridge.train.dataset import DatasetConfig, default_cache_dir, load_windows
 
 
 def configure(parser: argparse.ArgumentParser, command: str) -> None:
-    parser.add_argument("dir", type=Path, help="dataset folder (GMD layout or any folder of .mid)")
+    parser.add_argument(
+        "dir", type=input_dir, help="dataset folder (GMD layout or any folder of .mid)"
+    )
     parser.add_argument("--split", action="append", help="only this split (repeatable)")
-    parser.add_argument("--time-signature", default="4-4", help="e.g. 4-4; 'any' for all")
+    parser.add_argument(
+        "--time-signature", type=meter, default="4-4", help="e.g. 4-4; 'any' for all"
+    )
     parser.add_argument("--beat-type", choices=["beat", "fill", "both"], default="both")
-    parser.add_argument("--min-hits", type=int, default=DatasetConfig.min_hits)
-    parser.add_argument("--cache-dir", type=Path, help=f"default {default_cache_dir()}")
+    parser.add_argument(
+        "--min-hits",
+        type=int_range(0, limits.MAX_MIN_HITS),
+        default=DatasetConfig.min_hits,
+        help=f"windows with fewer hits are left out, 0..{limits.MAX_MIN_HITS}",
+    )
+    parser.add_argument("--cache-dir", type=writable_dir, help=f"default {default_cache_dir()}")
     parser.add_argument("--no-cache", action="store_true", help="read the MIDI files again")
+
+
+def meter(text: str) -> str:
+    """argparse type: a time signature as the dataset writes it, e.g. 4-4, or 'any'."""
+    numerator, sep, denominator = text.partition("-")
+    if text != "any" and not (sep and numerator.isdigit() and denominator.isdigit()):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NUMERATOR-DENOMINATOR (e.g. 4-4) or any")
+    return text
 
 
 def config_from_args(args: argparse.Namespace) -> DatasetConfig:

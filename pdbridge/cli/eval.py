@@ -6,11 +6,11 @@ import argparse
 import json
 import math
 import sys
-from pathlib import Path
 from typing import Any
 
 import torch
 
+from pdbridge.cli.options import input_dir
 from pdbridge.core.errors import BadInputError
 from pdbridge.evaluate.evaluation import evaluate
 from pdbridge.evaluate.task_metrics import scored_tasks
@@ -21,7 +21,7 @@ def configure(parser: argparse.ArgumentParser, command: str) -> None:
     parser.add_argument(
         "model", help="a shipped model name (see `pdbridge models`), default, or a .pt"
     )
-    parser.add_argument("--data", type=Path, required=True, help="dataset folder")
+    parser.add_argument("--data", type=input_dir, required=True, help="dataset folder")
     parser.add_argument(
         "--split", default="validation", help="split to evaluate (default validation)"
     )
@@ -82,11 +82,15 @@ def format_table(result: dict) -> str:
         row("baseline (copy 1 bar back)", r.get("baseline_hit_f1"))
     for task in scored_tasks():
         if task in result:
-            lines.append(f"{task} (through the engine) vs baseline")
+            note = result[task].get("baseline_note")
+            lines.append(f"{task} (through the engine){'' if note else ' vs baseline'}")
             for key, value in result[task].items():
                 if not key.startswith("baseline_"):
                     row(key, value)
-                    row(f"  baseline {key}", result[task].get(f"baseline_{key}"))
+                    if note is None:
+                        row(f"  baseline {key}", result[task].get(f"baseline_{key}"))
+            if note is not None:
+                lines.append(f"  ({note})")
     if "sampling" in result:
         r = result["sampling"]
         lines.append(f"sampling ({r['samples']} samples, temperature 1)")

@@ -2,8 +2,15 @@
 
 Reading (`read_midi`):
 - the grid is the file's own: a sixteenth is `ticks_per_beat / 4` ticks, so tempo changes do not
-  move notes off their beats; the pattern keeps the first tempo (a pattern has one tempo) and
-  `MidiDrums.tempo_changes` says how many other tempos the file had;
+  move notes off their beats (steps count beats, whatever the tempo map says about seconds); the
+  pattern keeps the tempo in force where it starts (a pattern has one tempo), and
+  `MidiDrums.tempos` lists every tempo of the file, so a caller can say that the others were
+  dropped (`pdbridge.core.pattern_files.load_pattern` warns);
+- the meter: `time_signature` is the first one, `meters` every one the file sets (a caller refuses
+  or warns about files not in 4/4 throughout);
+- sizes: files over `limits.MAX_MIDI_BYTES` are refused before parsing, and notes further than
+  `limits.MAX_PATTERN_BARS` bars from the start before any pattern is allocated (unless `bars`
+  cuts the pattern shorter);
 - each note-on (velocity > 0; velocity 0 is a note-off) on the drum channel whose pitch is in the
   `DrumMap` is snapped to the nearest sixteenth; offset = signed distance in steps (positive = late);
 - when two onsets land in one cell (voice, step), the loudest wins;
@@ -18,12 +25,14 @@ General MIDI drum notes on channel 10, each hit at `(step + offset)` sixteenths 
 from __future__ import annotations
 
 import math
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import mido
 import numpy as np
 
+from pdbridge.core import limits
 from pdbridge.core.errors import BadInputError
 from pdbridge.core.pattern import NUM_VOICES, STEPS_PER_BAR, VOICES, Pattern
 
@@ -43,6 +52,11 @@ GMD_INPUT_PITCHES: dict[str, tuple[int, ...]] = {
     "crash": (49, 52, 55, 57),
     "ride": (51, 53, 59),
 }
+
+
+class WrongChannelError(BadInputError):
+    """Drum notes only on channels other than the one asked for (a command may name its option
+    for choosing another)."""
 
 
 @dataclass(frozen=True)
@@ -84,20 +98,42 @@ class MidiDrums:
     unmapped: int  # onsets on the channel whose pitch no voice takes
     past_end: int  # onsets after the last step when `bars` was given
     tempo_changes: int  # tempo events after the first that change the tempo
-
-
-def _first_meta(track: list[mido.Message], kind: str) -> mido.MetaMessage | None:
-    return next((m for m in track if m.type == kind), None)
+    tempos: list[float] = field(default_factory=list)  # every tempo (bpm) the file sets, in order
+    meters: list[tuple[int, int]] = field(default_factory=list)  # every time signature, in order
 
 
 def _open(path: Path) -> mido.MidiFile:
     if not path.exists():
         raise BadInputError(f"{path}: no such file")
+    if not path.is_file():
+        raise BadInputError(f"{path}: not a file")
+    size = path.stat().st_size
+    if size > limits.MAX_MIDI_BYTES:
+        raise BadInputError(
+            f"{path}: {size:,} bytes; a MIDI file may have at most {limits.MAX_MIDI_BYTES:,}"
+        )
     try:
-        return mido.MidiFile(path, clip=True)
-    except (OSError, EOFError, ValueError, KeyError, IndexError) as e:
-        why = str(e) or "it ends too early"  # mido's EOFError has no message
+        mid = mido.MidiFile(path, clip=True)
+    except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError, struct.error) as e:
+        why = " ".join(str(e).split())[:200] or "it ends too early"  # EOFError has no message
         raise BadInputError(f"{path}: not a readable MIDI file ({why})") from None
+    if not 0 < mid.ticks_per_beat < 0x8000:
+        raise BadInputError(
+            f"{path}: {mid.ticks_per_beat} ticks per beat: SMPTE time or a broken header "
+            "(pdbridge reads files timed in beats)"
+        )
+    return mid
+
+
+def _bpm(path: Path, tempo: int) -> float:
+    """Quarter notes a minute of a set_tempo value (microseconds per quarter), within the range a
+    pattern allows, or `BadInputError` naming the file."""
+    bpm = round(mido.tempo2bpm(tempo), 3) if tempo > 0 else math.inf
+    if not limits.MIN_BPM <= bpm <= limits.MAX_BPM:
+        raise BadInputError(
+            f"{path}: tempo {bpm:g} bpm out of range {limits.MIN_BPM:g}..{limits.MAX_BPM:g}"
+        )
+    return bpm
 
 
 def read_midi(
@@ -119,21 +155,22 @@ def read_midi(
     track = mido.merge_tracks(mid.tracks)  # absolute order across tracks, delta times kept
     step_ticks = mid.ticks_per_beat / 4.0
 
-    tempo_msg = _first_meta(track, "set_tempo")
-    tempo = tempo_msg.tempo if tempo_msg else 500_000
-    sig = _first_meta(track, "time_signature")
-    time_signature = (sig.numerator, sig.denominator) if sig else (4, 4)
-
     voice_of = drum_map.voice_of_pitch()
     onsets: list[tuple[float, int, int]] = []  # (tick, voice, velocity)
     other_channels: set[int] = set()
-    unmapped = tempo_changes = 0
+    unmapped = 0
+    tempo_map: list[tuple[int, int]] = []  # (tick, microseconds per quarter), each change
+    meters: list[tuple[int, int]] = []
     start_tick = 0
     tick = 0
     for msg in track:
         tick += msg.time
-        if msg.type == "set_tempo" and msg.tempo != tempo and tick > 0:
-            tempo_changes += 1
+        if msg.type == "set_tempo":
+            if not tempo_map or msg.tempo != tempo_map[-1][1]:
+                tempo_map.append((tick, msg.tempo))
+        elif msg.type == "time_signature":
+            if not meters or (msg.numerator, msg.denominator) != meters[-1]:
+                meters.append((msg.numerator, msg.denominator))
         elif msg.type == "marker" and msg.text == START_MARKER:
             start_tick = tick
         elif msg.type == "note_on" and msg.velocity > 0:
@@ -149,21 +186,38 @@ def read_midi(
     if not onsets:
         if other_channels:
             chans = ", ".join(str(c + 1) for c in sorted(other_channels))
-            raise BadInputError(
-                f"{path}: no drum notes on MIDI channel {channel + 1} (notes on channel {chans}; "
-                "choose one with --channel)"
+            raise WrongChannelError(
+                f"{path}: no drum notes on MIDI channel {channel + 1} (notes on channel {chans})"
             )
         if unmapped:
             raise BadInputError(f"{path}: no note matches a drum voice ({unmapped} unmapped notes)")
         raise BadInputError(f"{path}: no drum notes")
 
+    # The tempo where the grid starts: MIDI's default 120 bpm until the first set_tempo.
+    if tempo_map and tempo_map[0][0] > 0 and tempo_map[0][1] != 500_000:
+        tempo_map.insert(0, (0, 500_000))
+    tempo = 500_000
+    for t, value in tempo_map:
+        if t <= start_tick:
+            tempo = value
+    bpm = _bpm(path, tempo)
+    tempos = [_bpm(path, value) for _, value in tempo_map] or [bpm]
+    time_signature = meters[0] if meters else (4, 4)
+
     positions = [((t - start_tick) / step_ticks, v, vel) for t, v, vel in onsets]
-    steps_needed = max(math.floor(p + 0.5) for p, _, _ in positions) + 1
-    steps = (
-        bars * STEPS_PER_BAR
-        if bars
-        else max(1, math.ceil(steps_needed / STEPS_PER_BAR)) * STEPS_PER_BAR
-    )
+    most = limits.MAX_PATTERN_BARS * STEPS_PER_BAR
+    if bars:
+        if not 1 <= bars <= limits.MAX_PATTERN_BARS:
+            raise BadInputError(f"bars {bars} out of range 1..{limits.MAX_PATTERN_BARS}")
+        steps = bars * STEPS_PER_BAR
+    else:
+        steps_needed = max(math.floor(p + 0.5) for p, _, _ in positions) + 1
+        if steps_needed > most:
+            raise BadInputError(
+                f"{path}: its notes span {math.ceil(steps_needed / STEPS_PER_BAR):,} bars; a "
+                f"pattern may have at most {limits.MAX_PATTERN_BARS} (limits.MAX_PATTERN_BARS)"
+            )
+        steps = max(1, math.ceil(steps_needed / STEPS_PER_BAR)) * STEPS_PER_BAR
     hits = np.zeros((steps, NUM_VOICES), np.float32)
     vels = np.zeros_like(hits)
     offs = np.zeros_like(hits)
@@ -185,7 +239,6 @@ def read_midi(
         hits[step, voice] = 1.0
         vels[step, voice] = vel / 127.0
         offs[step, voice] = pos - step
-    bpm = round(mido.tempo2bpm(tempo), 3)  # quarter notes a minute, whatever the meter
     return MidiDrums(
         pattern=Pattern(hits, vels, offs, bpm=bpm),
         time_signature=time_signature,
@@ -193,7 +246,9 @@ def read_midi(
         collisions=collisions,
         unmapped=unmapped,
         past_end=past_end,
-        tempo_changes=tempo_changes,
+        tempo_changes=max(0, len(tempo_map) - 1),
+        tempos=tempos,
+        meters=meters or [(4, 4)],
     )
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pdbridge.core import limits
 from pdbridge.core.errors import BadInputError
 
 VOICES: tuple[str, ...] = (
@@ -147,8 +148,10 @@ class Pattern:
         shape = shapes.pop()
         if len(shape) != 2 or shape[1] != NUM_VOICES:
             raise BadInputError(f"a pattern is (steps, {NUM_VOICES}); got {shape}")
-        if not (np.isfinite(self.bpm) and 20.0 <= self.bpm <= 400.0):
-            raise BadInputError(f"bpm {self.bpm} out of range 20..400")
+        if not (np.isfinite(self.bpm) and limits.MIN_BPM <= self.bpm <= limits.MAX_BPM):
+            raise BadInputError(
+                f"bpm {self.bpm} out of range {limits.MIN_BPM:g}..{limits.MAX_BPM:g}"
+            )
         a = clean_array(np.concatenate([self.hits, self.velocities, self.offsets], axis=-1))
         self.hits, self.velocities, self.offsets = a[:, HITS], a[:, VELOCITIES], a[:, OFFSETS]
         self.bpm = float(self.bpm)
@@ -280,25 +283,39 @@ class Pattern:
                 f"pattern version {d.get('version')!r} not supported (this reads {JSON_VERSION})"
             )
         try:
-            steps = int(d["steps"])
+            steps = d["steps"]
+            most = limits.MAX_PATTERN_BARS * STEPS_PER_BAR
+            if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= most:
+                raise fail(
+                    f"steps {steps!r} must be a whole number 1..{most} "
+                    f"({limits.MAX_PATTERN_BARS} bars, limits.MAX_PATTERN_BARS)"
+                )
             voices = list(d.get("voices", VOICES))
             arrays = []
             for key in ("hits", "velocities", "offsets"):
                 per_voice = d[key]
                 a = np.zeros((steps, NUM_VOICES), np.float32)
+                if not isinstance(per_voice, dict):
+                    raise fail(f"{key} must map voice names to lists of {steps} numbers")
                 for name, values in per_voice.items():
                     if name not in voices or name not in VOICES:
                         raise fail(f"{key}: unknown voice {name!r}")
-                    if len(values) != steps:
+                    if not isinstance(values, list) or len(values) != steps:
                         raise fail(f"{key}.{name} has {len(values)} values, expected {steps}")
-                    a[:, VOICES.index(name)] = np.asarray(values, dtype=np.float32)
+                    column = np.asarray(values, dtype=np.float32)
+                    if not np.all(np.isfinite(column)):
+                        raise fail(f"{key}.{name} holds NaN, infinity or a number too large")
+                    a[:, VOICES.index(name)] = column
                 arrays.append(a)
-            return cls(*arrays, bpm=float(d.get("bpm", 120.0)))
+            bpm = d.get("bpm", 120.0)
+            if isinstance(bpm, bool) or not isinstance(bpm, (int, float)):
+                raise fail(f"bpm {bpm!r} must be a number")
+            return cls(*arrays, bpm=float(bpm))
         except BadInputError as e:
             if str(e).startswith(where):
                 raise
             raise fail(str(e)) from None
-        except (KeyError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError, OverflowError) as e:
             raise fail(f"malformed pattern ({type(e).__name__}: {e})") from None
 
     def save_json(self, path: str | Path) -> None:
@@ -306,14 +323,10 @@ class Pattern:
 
     @classmethod
     def load_json(cls, path: str | Path) -> Pattern:
+        from pdbridge.core.json_files import read_json
+
         path = Path(path)
-        try:
-            d = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise BadInputError(f"{path}: no such file") from None
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise BadInputError(f"{path}: not valid JSON ({e})") from None
-        return cls.from_json_dict(d, where=str(path))
+        return cls.from_json_dict(read_json(path), where=str(path))
 
     def __repr__(self) -> str:
         return f"Pattern(steps={self.steps}, hits={self.num_hits}, bpm={self.bpm:g})"

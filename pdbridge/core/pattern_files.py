@@ -1,14 +1,27 @@
-"""`pdbridge convert IN OUT`: a drum pattern between .mid and .json (either way, or re-written)."""
+"""Patterns in files: .mid (`pdbridge.core.midi`) or .json (`Pattern.load_json`), for the commands.
+
+`load_pattern` says what a file holds that a pattern cannot (warnings on the log, refusals as
+`BadInputError`), with the options that change it: `--channel` and `--any-meter` (every command
+that reads a pattern takes them, `pdbridge.cli.options.add_pattern_input_options`).
+"""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from pdbridge.core.errors import BadInputError
-from pdbridge.core.midi import DRUM_CHANNEL, DrumMap, read_midi, write_midi
-from pdbridge.core.pattern import Pattern
+from pdbridge.core.midi import DRUM_CHANNEL, DrumMap, WrongChannelError, read_midi, write_midi
+from pdbridge.core.pattern import STEPS_PER_BAR, Pattern
+
+log = logging.getLogger(__name__)
 
 MIDI_SUFFIXES = (".mid", ".midi")
+PATTERN_SUFFIXES = (*MIDI_SUFFIXES, ".json")
+
+
+def _meters(meters: list[tuple[int, int]]) -> str:
+    return ", ".join(f"{n}/{d}" for n, d in meters)
 
 
 def load_pattern(
@@ -17,17 +30,37 @@ def load_pattern(
     """A pattern from a .mid or .json file; `bars` cuts or pads it to that many bars."""
     suffix = path.suffix.lower()
     if suffix in MIDI_SUFFIXES:
-        drums = read_midi(path, DrumMap(channel=channel), bars=bars, channel=channel)
-        if drums.time_signature != (4, 4) and not any_meter:
-            num, den = drums.time_signature
-            raise BadInputError(
-                f"{path}: time signature {num}/{den}; patterns count 16 sixteenths a 4/4 bar "
-                "(pass --any-meter to convert anyway)"
+        try:
+            drums = read_midi(path, DrumMap(channel=channel), bars=bars, channel=channel)
+        except WrongChannelError as e:
+            raise BadInputError(f"{e}; choose one with --channel (0 = any)") from None
+        if any(m != (4, 4) for m in drums.meters):
+            if not any_meter:
+                raise BadInputError(
+                    f"{path}: time signature {_meters(drums.meters)}; patterns count 16 "
+                    "sixteenths a 4/4 bar (pass --any-meter to read it anyway)"
+                )
+            log.warning(
+                "%s: time signature %s read as 4/4 bars of 16 sixteenths",
+                path,
+                _meters(drums.meters),
+            )
+        if len(drums.tempos) > 1:
+            # Steps count beats, so every note stays on its beat; only the tempo is lost.
+            low, high = min(drums.tempos), max(drums.tempos)
+            log.warning(
+                "%s: %d tempo changes (%g to %g bpm); the pattern keeps every note on "
+                "its beat at one tempo, %g bpm (the tempo where it starts)",
+                path,
+                len(drums.tempos) - 1,
+                low,
+                high,
+                drums.pattern.bpm,
             )
         return drums.pattern
     if suffix == ".json":
         pattern = Pattern.load_json(path)
-        return pattern.fit(bars * 16) if bars else pattern
+        return pattern.fit(bars * STEPS_PER_BAR) if bars else pattern
     raise BadInputError(f"{path}: unknown file type {suffix or '(none)'}; use .mid or .json")
 
 
@@ -44,7 +77,3 @@ def save_pattern(pattern: Pattern, path: Path, channel: int | None = DRUM_CHANNE
             )
     except OSError as e:
         raise BadInputError(f"{path}: cannot write ({e.strerror})") from None
-
-
-
-

@@ -61,7 +61,7 @@ def evaluate(
     if ckpt.kind in ("vae", "direct"):
         if ckpt.kind == "vae" and not record.all_hits:  # humanize keeps its input's hits
             result["reconstruction"] = reconstruction(ckpt, x, bpm)
-        if record.baseline is not None and train_x is not None:  # baselines need train windows
+        if record.baseline is not None:  # without train windows: no baseline, a note says so
             result[ckpt.task] = task_scores(ckpt, x, bpm, train_x)
         if record.latent:
             samples = sample_batch(ckpt, SAMPLES, SAMPLE_SEED)

@@ -42,16 +42,23 @@ def score_names(task: str) -> tuple[str, ...]:
     return names[1:] if TASKS[task].all_hits else names
 
 
+NO_BASELINE = "no baseline: it needs training windows, and the data has none"
+
+
 def task_scores(
-    ckpt: Checkpoint, x: np.ndarray, bpm: np.ndarray, train_x: np.ndarray
-) -> dict[str, float]:
-    """The model's scores and its task's baseline's, on windows `x` with tempos `bpm`."""
+    ckpt: Checkpoint, x: np.ndarray, bpm: np.ndarray, train_x: np.ndarray | None
+) -> dict[str, float | str]:
+    """The model's scores and its task's baseline's, on windows `x` with tempos `bpm`. Without
+    training windows (`train_x` None or empty) the baseline is left out, and `baseline_note`
+    says so: never a number computed from nothing."""
     record = TASKS[ckpt.task]
     want = record.scored(x)
     pred = record.scored(engine_outputs(ckpt, ckpt.task, x))
-    base = record.scored(record.baseline(x, train_x))
     names = score_names(ckpt.task)
-    scores = {name: METRICS[name](pred, want, bpm) for name in names}
+    scores: dict[str, float | str] = {name: METRICS[name](pred, want, bpm) for name in names}
+    if train_x is None or len(train_x) == 0:
+        return scores | {"baseline_note": NO_BASELINE}
+    base = record.scored(record.baseline(x, train_x))
     scores |= {f"baseline_{name}": METRICS[name](base, want, bpm) for name in names}
     return scores
 

@@ -16,16 +16,43 @@ log = logging.getLogger(__name__)
 
 def configure(parser: argparse.ArgumentParser, command_name: str) -> None:
     c = ServerConfig()
-    parser.add_argument("--host", default=c.host, help=f"address to listen on (default {c.host})")
-    parser.add_argument("--port", type=int, default=c.port, help=f"UDP port (default {c.port})")
-    parser.add_argument(
+    _network_options(parser, c)
+    _model_options(parser, c)
+    _file_options(parser, c)
+
+
+def _network_options(parser: argparse.ArgumentParser, c: ServerConfig) -> None:
+    """Where it listens, where replies go, who may send."""
+    group = parser.add_argument_group("network")
+    group.add_argument("--host", default=c.host, help=f"address to listen on (default {c.host})")
+    group.add_argument("--port", type=int, default=c.port, help=f"UDP port (default {c.port})")
+    group.add_argument(
         "--reply-port",
         type=int,
         default=None,
         help="send replies to this port on the sender's host (course convention: 1123) "
         "instead of to the sender's own address",
     )
-    parser.add_argument(
+    group.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow --host to be an address other computers can reach (prints a warning); "
+        "without it only loopback (127.0.0.1, localhost) is accepted",
+    )
+    group.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="NETWORK",
+        help="a client address or network that may send requests, e.g. 192.168.1.0/24; "
+        "repeatable. Loopback is always allowed; datagrams from others are dropped unanswered",
+    )
+
+
+def _model_options(parser: argparse.ArgumentParser, c: ServerConfig) -> None:
+    """Which models answer, and how the work is shared out."""
+    group = parser.add_argument_group("models and work")
+    group.add_argument(
         "--model",
         action="append",
         default=None,
@@ -35,51 +62,42 @@ def configure(parser: argparse.ArgumentParser, command_name: str) -> None:
         "yours to the shipped set. The first VAE answers unless a client chooses another with "
         "/model (and /drumifier for drumify). Default: default (the shipped set)",
     )
-    parser.add_argument(
+    group.add_argument(
         "--workers", type=int, default=c.workers, help=f"inference threads (default {c.workers})"
     )
-    parser.add_argument(
+    group.add_argument(
         "--torch-threads",
         type=int,
         default=c.torch_threads,
         help=f"CPU threads torch may use per inference (default {c.torch_threads}, leaving "
         "the other cores to Pd)",
     )
-    parser.add_argument(
+    group.add_argument(
         "--queue-size",
         type=int,
         default=c.queue_size,
         help=f"requests that may wait per client before 'server busy' (default {c.queue_size})",
     )
-    parser.add_argument(
+    group.add_argument(
         "--batch",
         type=int,
         default=c.batch,
         help=f"decodes of different clients answered in one model call at most (default "
         f"{c.batch}; 1 turns batching off)",
     )
-    parser.add_argument(
-        "--allow-remote",
-        action="store_true",
-        help="allow --host to be an address other computers can reach (prints a warning); "
-        "without it only loopback (127.0.0.1, localhost) is accepted",
-    )
-    parser.add_argument(
-        "--allow",
-        action="append",
-        default=[],
-        metavar="NETWORK",
-        help="a client address or network that may send requests, e.g. 192.168.1.0/24; "
-        "repeatable. Loopback is always allowed; datagrams from others are dropped unanswered",
-    )
-    parser.add_argument(
+
+
+def _file_options(parser: argparse.ArgumentParser, c: ServerConfig) -> None:
+    """The folders /load and /export may touch."""
+    group = parser.add_argument_group("files")
+    group.add_argument(
         "--models-dir",
         action="append",
         default=[],
         metavar="DIR",
         help="a folder /load may read checkpoints from, besides the shipped models; repeatable",
     )
-    parser.add_argument(
+    group.add_argument(
         "--export-dir",
         default=c.export_dir,
         metavar="DIR",

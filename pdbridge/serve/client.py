@@ -164,6 +164,10 @@ class Client:
     def models(self) -> list[str]:
         return [str(a) for a in self.request("/models").args[1:]]
 
+    def drumifier(self, name: str | None = None) -> str:
+        """Choose the model that answers `drumify` (a name, "next" or "default"); its name."""
+        return str(self.request("/drumifier", *([] if name is None else [name])).args[1])
+
     def model(self, name: str | None = None) -> dict[str, object]:
         reply = self.request("/model", *([] if name is None else [name]))
         keys = ("name", "task", "z_dim", "steps")

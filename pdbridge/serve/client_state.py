@@ -31,6 +31,8 @@ class ClientState:
     thresholds: np.ndarray = field(default_factory=default_thresholds)
     style: str | None = None
     model: str | None = None
+    task_models: dict[str, str] = field(default_factory=dict)  # job -> model (/drumifier)
+    busyness: float | None = None  # /busyness: a density model's hits; None = the input's own
     slots: dict[str, Slot] = field(default_factory=dict)
     last_pattern: np.ndarray | None = None
     controls: object | None = None  # the engine's Controls for these settings, built once
@@ -53,6 +55,8 @@ class ClientState:
             "thresholds": self.thresholds.copy(),
             "style": self.style,
             "model": self.model,
+            "task_models": dict(self.task_models),
+            "busyness": self.busyness,
         }
         settings.update(override)
         controls = controls_type(**settings)

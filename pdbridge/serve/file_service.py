@@ -16,7 +16,7 @@ from pdbridge.core.pattern import Pattern
 from pdbridge.serve.requests import RequestError
 
 MAX_MODELS = 16  # models loaded at once, so /load cannot fill the memory
-MODEL_SUFFIXES = (".pt",)
+MODEL_SUFFIXES = (".pt", ".pth")  # .pth: a course Groove Transformer file, imported as it loads
 MIDI_SUFFIXES = (".mid", ".midi")
 
 # (engine, checkpoint path) -> (a new engine with that model added, its name)

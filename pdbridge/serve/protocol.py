@@ -98,10 +98,12 @@ class Protocol:
             "/seed": self._seed,
             "/threshold": self._threshold,
             "/density": self._density,
+            "/busyness": self._busyness,
             "/style": self._style,
             "/styles": self._styles,
             "/models": self._models,
             "/model": self._model,
+            "/drumifier": self._drumifier,
             "/reset": self._reset,
             "/load": self._load,
             "/export": self._export,
@@ -355,10 +357,27 @@ class Protocol:
         styles = list(self._info(state).styles)
         return encode("/styles", len(styles), *styles)
 
+    def _busyness(self, state: ClientState, message: Message) -> bytes:
+        """How busy a density model's beat is: 0 (1 hit) .. 1 (75 hits), or -1: as busy as the
+        pattern sent. Not the per-voice /density, which moves the hit thresholds."""
+        arg.count(message, (1,), "<busyness 0..1> (or -1: the pattern's own)")
+        value = arg.number(message, 0, "busyness", -1.0, 1.0)
+        if -1.0 < value < 0.0:
+            raise RequestError(f"busyness {value:g} must be 0..1, or -1 for the pattern's own")
+        state.busyness = None if value < 0 else value
+        state.changed()
+        return encode("/ok", "busyness", -1.0 if state.busyness is None else state.busyness)
+
     def _models(self, state: ClientState, message: Message) -> bytes:
-        arg.count(message, (0,), "no arguments")
-        names = [m.name for m in self._infos]
-        return encode("/models", len(names), *names)
+        """`/models`: the names; `/models kinds`: name, kind and task of each."""
+        arg.count(message, (0, 1), "no arguments, or kinds")
+        if len(message) == 0:
+            names = [m.name for m in self._infos]
+            return encode("/models", len(names), *names)
+        if arg.symbol(message, 0, "the argument") != "kinds":
+            raise RequestError("expects no arguments, or kinds")
+        triples = [v for m in self._infos for v in (m.name, m.kind, m.task)]
+        return encode("/models", len(self._infos), *triples)
 
     def _model(self, state: ClientState, message: Message) -> bytes:
         arg.count(message, (0, 1), "[model name]")
@@ -366,7 +385,7 @@ class Protocol:
             if message.tags[0] != "s":
                 raise RequestError("model must be a name (a symbol), e.g. /model default")
             info = self._info(state, str(message.args[0]))
-            if info.task != "vae":
+            if not getattr(info, "latent", info.task == "vae"):
                 raise RequestError(
                     f"model {info.name} does {info.task}; sample/encode/decode need a vae model"
                 )
@@ -376,6 +395,37 @@ class Protocol:
                 state.changed()
         info = self._info(state)
         return encode("/model", info.name, info.task, int(info.z_dim), int(info.steps))
+
+    def _drumifier(self, state: ClientState, message: Message) -> bytes:
+        """Which model answers this client's /drumify: `/drumifier NAME`, `/drumifier next` (the
+        next drumify model, in load order), `/drumifier default` (the first loaded); without an
+        argument, just report. Replies `/ok drumifier <name>`."""
+        arg.count(message, (0, 1), "[model name, next or default]")
+        models = [m.name for m in self._infos if getattr(m, "job", m.task) == "drumify"]
+        if not models:
+            raise RequestError("no drumify model loaded")
+        chosen = state.task_models.get("drumify")
+        current = chosen if chosen in models else self._default_drumifier(models)
+        if len(message) == 1:
+            name = arg.symbol(message, 0, "model")
+            if name == "next":
+                name = models[(models.index(current) + 1) % len(models)]
+            elif name == "default":
+                name = self._default_drumifier(models)
+            elif name not in models:
+                if name in {m.name for m in self._infos}:
+                    raise RequestError(f"model {name} does not drumify; drumify models: "
+                                       f"{' '.join(models)}")  # fmt: skip
+                raise RequestError(f"no model named {name}; drumify models: {' '.join(models)}")
+            state.task_models["drumify"] = current = name
+            state.changed()
+        return encode("/ok", "drumifier", current)
+
+    def _default_drumifier(self, models: list[str]) -> str:
+        """The model the engine picks when a client chooses none: the first of task drumify
+        (ours), else the first that serves it."""
+        own = [m.name for m in self._infos if m.task == "drumify"]
+        return own[0] if own else models[0]
 
     def _reset(self, state: ClientState, message: Message) -> bytes:
         arg.count(message, (0,), "no arguments")

@@ -97,5 +97,5 @@ def test_send_command(server, capsys, tmp_path):
     assert capsys.readouterr().out.split()[:2] == ["/z", str(Z_DIM)]
     assert main(["send", "/style", "disco", "--port", port]) == 1
     assert "/error /style unknown style disco" in capsys.readouterr().err
-    assert main(["send", "ping", "--port", port]) == 3
+    assert main(["send", "ping", "--port", port]) == 2  # a usage error: the address names no OSC address
     assert "starts with '/'" in capsys.readouterr().err

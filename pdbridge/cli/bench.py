@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from pdbridge.cli.options import cpu, float_range, int_range
+from pdbridge.core import limits
 from pdbridge.evaluate.bench import KINDS, BenchConfig, run_bench
 
 
@@ -46,9 +48,21 @@ def configure(parser: argparse.ArgumentParser, command_name: str) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
-    parser.add_argument("--requests", type=int, default=None, help="round trips per request type")
-    parser.add_argument("--seconds", type=float, default=None, help="throughput run length")
-    parser.add_argument("--cpu", type=int, default=None, help="CPU to pin to (default: the last)")
+    parser.add_argument(
+        "--requests",
+        type=int_range(1, limits.MAX_BENCH_REQUESTS),
+        default=None,
+        help=f"round trips per request type, 1..{limits.MAX_BENCH_REQUESTS}",
+    )
+    parser.add_argument(
+        "--seconds",
+        type=float_range(0.0, limits.MAX_BENCH_SECONDS, lo_open=True),
+        default=None,
+        help=f"throughput run length (seconds, at most {limits.MAX_BENCH_SECONDS:g})",
+    )
+    parser.add_argument(
+        "--cpu", type=cpu, default=None, help="CPU to pin to, one this process may use (default: the last)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

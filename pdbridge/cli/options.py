@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -77,7 +78,7 @@ class float_range(_Typed):  # noqa: N801
         self.lo, self.hi, self.lo_open = lo, hi, lo_open
 
     def range_text(self) -> str:
-        return f"{'above ' if self.lo_open else ''}{self.lo:g}..{self.hi:g}"
+        return f"{self.lo:g}..{self.hi:g}{f' (above {self.lo:g})' if self.lo_open else ''}"
 
     def __call__(self, text: str) -> float:
         try:
@@ -168,8 +169,11 @@ def _writable_folder(path: Path) -> str | None:
         existing = existing.parent
     if existing.exists() and not existing.is_dir():
         return f"{existing} is a file, not a folder"
-    if not os.access(existing, os.W_OK | os.X_OK):
-        return f"{existing} is not writable"
+    try:  # a file made and removed at once: the only test that holds for root and /proc too
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as e:
+        return f"{existing} is not writable: {e.strerror or e}"
     if len(os.fsencode(path.name)) > limits.MAX_NAME_PART_BYTES:
         return f"a folder name may have at most {limits.MAX_NAME_PART_BYTES} bytes"
     return None

@@ -9,6 +9,8 @@ import signal
 import threading
 import time
 
+from pdbridge.cli.options import input_dir, int_range, port, writable_dir
+from pdbridge.core import limits
 from pdbridge.serve.app import build_protocol, freeze_models, ready_line
 from pdbridge.serve.server import Server, ServerConfig, check_host, is_loopback
 
@@ -25,10 +27,15 @@ def _network_options(parser: argparse.ArgumentParser, c: ServerConfig) -> None:
     """Where it listens, where replies go, who may send."""
     group = parser.add_argument_group("network")
     group.add_argument("--host", default=c.host, help=f"address to listen on (default {c.host})")
-    group.add_argument("--port", type=int, default=c.port, help=f"UDP port (default {c.port})")
+    group.add_argument(
+        "--port",
+        type=port(allow_zero=True),
+        default=c.port,
+        help=f"UDP port (default {c.port}; 0 = any free port)",
+    )
     group.add_argument(
         "--reply-port",
-        type=int,
+        type=port(),
         default=None,
         help="send replies to this port on the sender's host (course convention: 1123) "
         "instead of to the sender's own address",
@@ -63,24 +70,27 @@ def _model_options(parser: argparse.ArgumentParser, c: ServerConfig) -> None:
         "/model (and /drumifier for drumify). Default: default (the shipped set)",
     )
     group.add_argument(
-        "--workers", type=int, default=c.workers, help=f"inference threads (default {c.workers})"
+        "--workers",
+        type=int_range(1, limits.MAX_WORKERS),
+        default=c.workers,
+        help=f"inference threads (default {c.workers})",
     )
     group.add_argument(
         "--torch-threads",
-        type=int,
+        type=int_range(1, limits.MAX_THREADS),
         default=c.torch_threads,
         help=f"CPU threads torch may use per inference (default {c.torch_threads}, leaving "
         "the other cores to Pd)",
     )
     group.add_argument(
         "--queue-size",
-        type=int,
+        type=int_range(1, limits.MAX_QUEUE_SIZE),
         default=c.queue_size,
         help=f"requests that may wait per client before 'server busy' (default {c.queue_size})",
     )
     group.add_argument(
         "--batch",
-        type=int,
+        type=int_range(1, limits.MAX_SERVER_BATCH),
         default=c.batch,
         help=f"decodes of different clients answered in one model call at most (default "
         f"{c.batch}; 1 turns batching off)",
@@ -95,10 +105,12 @@ def _file_options(parser: argparse.ArgumentParser, c: ServerConfig) -> None:
         action="append",
         default=[],
         metavar="DIR",
+        type=input_dir,
         help="a folder /load may read checkpoints from, besides the shipped models; repeatable",
     )
     group.add_argument(
         "--export-dir",
+        type=writable_dir,  # checked before any model loads: never an /export that must fail
         default=c.export_dir,
         metavar="DIR",
         help=f"the folder /export writes MIDI files into (default {c.export_dir})",
@@ -117,8 +129,8 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         batch=max(1, args.batch),
         allow_remote=args.allow_remote,
         allow=list(args.allow),
-        models_dirs=list(args.models_dir),
-        export_dir=args.export_dir,
+        models_dirs=[str(d) for d in args.models_dir],
+        export_dir=str(args.export_dir),
     )
 
 

@@ -20,8 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pdbridge.core.errors import BadInputError
-
-MAX_NAME = 255  # characters; a request's file name is short
+from pdbridge.core.limits import MAX_NAME, MAX_NAME_PART_BYTES
 
 
 class PathRefused(BadInputError):
@@ -45,12 +44,25 @@ def confine(
     path is the one (writing).
     """
     if not requested or len(requested) > MAX_NAME or "\0" in requested:
-        raise PathRefused("a file name must be 1..255 characters without NUL")
+        raise PathRefused(f"a file name must be 1..{MAX_NAME} characters without NUL")
+    if requested.endswith(("/", os.sep)):
+        raise PathRefused(f"{requested}: a folder, not a file name")
     name = requested
+    last = Path(name).name
+    if suffixes and last.lower() in suffixes:  # ".mid" alone is a hidden file, not a name
+        raise PathRefused(f"{requested}: the file needs a name before {last}")
     if suffixes and Path(name).suffix.lower() not in suffixes:
         if Path(name).suffix:
             raise PathRefused(f"{requested}: the file must end in {' or '.join(suffixes)}")
         name += suffixes[0]
+    # Room for the temporary name a writer uses first (".NAME.PID.THREAD.tmp") in 255 bytes.
+    if not Path(name).name or len(os.fsencode(Path(name).name)) > MAX_NAME_PART_BYTES:
+        raise PathRefused(
+            f"{requested[:40]}...: a file name's last part may have at most "
+            f"{MAX_NAME_PART_BYTES} bytes"
+            if len(requested) > 40
+            else f"{requested}: not a file name"
+        )
     roots = [Path(os.path.realpath(os.path.expanduser(str(f)))) for f in folders]
     if not roots:
         raise PathRefused("no folder is allowed for this request")

@@ -48,11 +48,13 @@ def load_pattern(
         if len(drums.tempos) > 1:
             # Steps count beats, so every note stays on its beat; only the tempo is lost.
             low, high = min(drums.tempos), max(drums.tempos)
+            changes = len(drums.tempos) - 1
             log.warning(
-                "%s: %d tempo changes (%g to %g bpm); the pattern keeps every note on "
+                "%s: %d tempo change%s (%g to %g bpm); the pattern keeps every note on "
                 "its beat at one tempo, %g bpm (the tempo where it starts)",
                 path,
-                len(drums.tempos) - 1,
+                changes,
+                "s" if changes > 1 else "",
                 low,
                 high,
                 drums.pattern.bpm,

@@ -56,8 +56,9 @@ class FileService:
             self._loaded[path] = ((stat.st_mtime_ns, stat.st_size), name)
             return engine, name, path
 
-    def export(self, pattern: np.ndarray, requested: str, bpm: float) -> None:
-        """Write `pattern` as a MIDI file named `requested` inside the export folder."""
+    def export(self, pattern: np.ndarray, requested: str, bpm: float) -> str:
+        """Write `pattern` as a MIDI file named `requested` inside the export folder; the name
+        written, as the reply gives it (`beat` becomes `beat.mid`)."""
         if self.export_dir is None:
             raise RequestError("exporting is off on this server")
         path = confine(requested, [self.export_dir], MIDI_SUFFIXES, must_exist=False)
@@ -73,3 +74,5 @@ class FileService:
         except OSError as e:
             tmp.unlink(missing_ok=True)
             raise RequestError(f"cannot write {requested}: {e.strerror}") from None
+        root = Path(os.path.realpath(os.path.expanduser(str(self.export_dir))))
+        return str(path.relative_to(root))

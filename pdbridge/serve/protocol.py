@@ -457,8 +457,8 @@ class Protocol:
             raise RequestError("exporting is off on this server")
         if state.last_pattern is None:
             raise RequestError("no pattern to export yet; ask for one first (e.g. /sample)")
-        self.files.export(state.last_pattern, requested, bpm)
-        return encode("/ok", "export", requested)
+        written = self.files.export(state.last_pattern, requested, bpm)
+        return encode("/ok", "export", written)  # the file's own name: `beat` -> beat.mid
 
 
 __all__ = ["BATCHED", "LATEST_WINS", "PROTOCOL_VERSION", "EngineAPI", "Protocol", "error_reply"]

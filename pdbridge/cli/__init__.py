@@ -16,6 +16,7 @@ import sys
 
 from pdbridge import __version__
 from pdbridge.cli.options import Parser
+from pdbridge.core import progress
 from pdbridge.core.errors import ExitCode, PdbridgeError
 from pdbridge.models.tasks import TASKS
 
@@ -58,6 +59,10 @@ def command_parser(name: str, module: object | None = None) -> Parser:
     module = module or importlib.import_module(COMMANDS[name][0])
     parser = Parser(prog=f"pdbridge {name}", description=COMMANDS[name][1])
     module.configure(parser, name)
+    if not any("--quiet" in a.option_strings for a in parser._actions):
+        parser.add_argument(
+            "--quiet", action="store_true", help="no progress bars (none either off a terminal)"
+        )
     return parser
 
 
@@ -87,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             cmd_args = cmd_parser.parse_args(rest)
         cmd_args.command = args.command
         cmd_args.verbose = args.verbose
+        progress.set_quiet(cmd_args.quiet)
         return int(module.run(cmd_args) or 0)
     except PdbridgeError as e:
         print(f"pdbridge {args.command}: error: {e}", file=sys.stderr)

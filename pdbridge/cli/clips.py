@@ -30,6 +30,7 @@ from pdbridge.core import limits
 from pdbridge.core.errors import ModelError
 from pdbridge.core.pattern import DEFAULT_THRESHOLD, NUM_VOICES, STEPS_PER_BAR, Pattern
 from pdbridge.core.pattern_files import PATTERN_SUFFIXES, load_pattern, save_pattern
+from pdbridge.core.progress import progress
 from pdbridge.models.tasks import TASKS
 
 VERBS = {t.verb: t for t in TASKS.values() if t.verb}  # clip command -> its task
@@ -131,13 +132,11 @@ def transform(engine, task: str, pattern: Pattern, controls) -> Pattern:
     def run(window: np.ndarray, controls) -> np.ndarray:
         return engine.transform(task, window, controls)
 
+    windows = progress(_windows(pattern, steps), task, unit="window")  # a bar for a long file
     if controls.seed is not None:  # one seed per window, so windows differ but repeat
-        outs = [
-            run(w, replace(controls, seed=controls.seed + i))
-            for i, w in enumerate(_windows(pattern, steps))
-        ]
+        outs = [run(w, replace(controls, seed=controls.seed + i)) for i, w in enumerate(windows)]
     else:
-        outs = [run(w, controls) for w in _windows(pattern, steps)]
+        outs = [run(w, controls) for w in windows]
     return Pattern.from_array(np.concatenate(outs), pattern.bpm).fit(pattern.steps)
 
 
@@ -155,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
             raise ModelError("no VAE model loaded; add one with --model NAME_OR_PATH")
         windows = -(-args.bars * STEPS_PER_BAR // vae.steps)
         parts = []
-        for i in range(windows):
+        for i in progress(range(windows), "sample", unit="window"):
             window_seed = None if args.seed is None else args.seed + i
             parts.append(engine.sample(replace(controls, seed=window_seed)))
         out = Pattern.from_array(np.concatenate(parts), args.bpm).fit(args.bars * STEPS_PER_BAR)

@@ -112,10 +112,17 @@ def test_evaluate_gives_the_keys_the_issue_names(tmp_path, monkeypatch):
     bpm = np.full(20, 100.0)
 
     vae = checkpoint.save(tmp_path / "v.pt", MLPVAE(MLPVAEConfig(hidden=(16,), z_dim=4)), "mlp_vae")
-    r = evaluate.evaluate(checkpoint.load(vae), x, bpm, latency=False)
+    r = evaluate.evaluate(checkpoint.load(vae), x, bpm, latency=False, train_x=x[:10])
     assert r["windows"] == 20
-    assert set(r["reconstruction"]) == {"hit_f1", "velocity_mae", "timing_mae_ms"}
-    assert 0 <= r["sampling"]["overlap"] <= 1 and r["sampling"]["samples"] == evaluate.SAMPLES
+    assert set(r["reconstruction"]) == {
+        "hit_f1", "velocity_mae", "timing_mae_ms",
+        "offset_corr", "velocity_corr", "offset_spread_ratio", "velocity_spread_ratio",
+    }  # fmt: skip
+    s = r["sampling"]
+    assert 0 <= s["overlap"] <= 1 and s["samples"] == evaluate.SAMPLES
+    assert len(s["overlap_sets"]) == evaluate.SAMPLE_SETS and s["overlap_sets"][0] == s["overlap"]
+    assert s["min_feature_overlap"] == s["per_feature"][s["min_feature"]] <= s["overlap"]
+    assert s["novelty_ratio"] > 0 and 0 <= s["ceiling_overlap"] <= 1
 
     monkeypatch.setattr(
         evaluate, "LATENCY_CALLS", 5
@@ -126,3 +133,91 @@ def test_evaluate_gives_the_keys_the_issue_names(tmp_path, monkeypatch):
     assert r["next_step"]["baseline_hit_f1"] == 1.0
     assert 0 <= r["next_step"]["hit_f1"] <= 1 and r["next_step"]["predicted_steps"] == 20 * 16
     assert r["latency_us"]["continue_1bar_p50"] > 0
+
+
+# ---------------------------------------------------------------------------- feel (issue 15)
+
+
+def _random_windows(n: int, seed: int, offset_scale: float = 0.1) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    a = np.zeros((n, 32, 27), np.float32)
+    hits = rng.random((n, 32, 9)) < 0.2
+    a[..., HITS] = hits
+    a[..., VELOCITIES] = hits * rng.uniform(0.2, 1.0, (n, 32, 9))
+    a[..., OFFSETS] = hits * np.clip(rng.normal(0, offset_scale, (n, 32, 9)), -0.5, 0.5)
+    return a
+
+
+def test_hit_correlation_over_true_positives():
+    true = _random_windows(20, 0)
+    assert metrics.hit_correlation(true, true, "offsets") == pytest.approx(1.0)
+    flipped = true.copy()
+    flipped[..., OFFSETS] *= -1
+    assert metrics.hit_correlation(flipped, true, "offsets") == pytest.approx(-1.0)
+    # velocities scaled and shifted correlate perfectly; a constant has no correlation
+    scaled = true.copy()
+    scaled[..., VELOCITIES] = true[..., HITS] * (0.5 * true[..., VELOCITIES] + 0.1)
+    assert metrics.hit_correlation(scaled, true, "velocities") == pytest.approx(1.0)
+    flat = true.copy()
+    flat[..., VELOCITIES] = true[..., HITS] * 0.7
+    assert np.isnan(metrics.hit_correlation(flat, true, "velocities"))
+    with pytest.raises(ValueError):
+        metrics.hit_correlation(true, true, "hits")
+
+
+def test_spread_ratio_halves_when_offsets_are_halved():
+    true = _random_windows(200, 1)
+    half = true.copy()
+    half[..., OFFSETS] *= 0.5
+    ratio, per = metrics.spread_ratio(half, true, "offsets")
+    assert ratio == pytest.approx(0.5, rel=1e-4)
+    assert set(per) == set(metrics.VOICES)  # every voice has enough hits here
+    # averaging every hit to the mean: no spread at all
+    mean = true.copy()
+    mean[..., OFFSETS] = true[..., HITS] * 0.02
+    assert metrics.spread_ratio(mean, true, "offsets")[0] == pytest.approx(0.0, abs=1e-6)
+    # a voice with too few hits is left out
+    sparse = true.copy()
+    sparse[..., HITS.start + 8] = 0
+    sparse[..., OFFSETS.start + 8] = 0
+    sparse[0, 0, HITS.start + 8] = 1
+    assert "ride" not in metrics.spread_ratio(sparse, true, "offsets")[1]
+
+
+def test_within_window_spread_ignores_drift_between_windows():
+    true = _random_windows(100, 2, offset_scale=0.05)
+    hits = true[..., HITS]
+    # every window shifted by its own constant: the overall spread grows, the within-window not
+    drifted = true.copy()
+    drifted[..., OFFSETS] = hits * (true[..., OFFSETS] + np.linspace(-0.3, 0.3, 100)[:, None, None])
+    assert metrics.within_window_spread_ratio(drifted, true) == pytest.approx(1.0, rel=1e-4)
+    assert metrics.spread_ratio(drifted, true)[0] > 2.0
+    # one offset per window (a shifted grid): no variation inside the windows
+    shifted = true.copy()
+    shifted[..., OFFSETS] = hits * np.linspace(-0.3, 0.3, 100)[:, None, None]
+    assert metrics.within_window_spread_ratio(shifted, true) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_nearest_hamming_and_novelty_ratio():
+    train = _random_windows(50, 3)
+    assert (metrics.nearest_hamming(train, train) == 0).all()
+    one_off = train[:5].copy()
+    one_off[:, 0, HITS.start] = 1 - one_off[:, 0, HITS.start]
+    assert (metrics.nearest_hamming(one_off, train) == 1).all()
+    held_out = _random_windows(40, 4)
+    # copies of training windows are not novel; unseen windows from the same source are 1
+    assert metrics.novelty_ratio(train[:40], train, held_out) == 0.0
+    assert metrics.novelty_ratio(held_out, train, held_out) == 1.0
+    # every cell played is further from these beats than the held-out beats are: a stranger
+    full = np.zeros_like(held_out)
+    full[..., HITS] = 1
+    assert metrics.novelty_ratio(full, train, held_out) > 2.0
+
+
+def test_min_feature_overlap_and_random_windows():
+    assert metrics.min_feature_overlap({"a": 0.9, "b": 0.4, "c": 0.7}) == ("b", 0.4)
+    x = _random_windows(30, 5)
+    picked = metrics.random_windows(x, 10, seed=1)
+    assert picked.shape == (10, 32, 27)
+    assert np.array_equal(picked, metrics.random_windows(x, 10, seed=1))
+    assert len(metrics.random_windows(x, 100)) == 30

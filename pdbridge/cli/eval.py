@@ -75,6 +75,9 @@ def format_table(result: dict) -> str:
         row("hit F1", r["hit_f1"])
         row("velocity MAE", r["velocity_mae"], "MIDI")
         row("timing MAE", r["timing_mae_ms"], "ms")
+        for key in ("offset_corr", "velocity_corr", "offset_spread_ratio", "velocity_spread_ratio"):
+            if key in r:
+                row(key, r[key])
     if "next_step" in result:
         r = result["next_step"]
         lines.append("next step (threshold 0.5)")
@@ -91,10 +94,20 @@ def format_table(result: dict) -> str:
                         row(f"  baseline {key}", result[task].get(f"baseline_{key}"))
             if note is not None:
                 lines.append(f"  ({note})")
+    if "feel" in result:
+        lines.append("feel (through the engine; _t0 temperature 0, _t1 temperature 1)")
+        for key, value in result["feel"].items():
+            row(key, value)
     if "sampling" in result:
         r = result["sampling"]
-        lines.append(f"sampling ({r['samples']} samples, temperature 1)")
+        lines.append(f"sampling ({r['samples']} samples, temperature 1, prior {r['prior']})")
         row("feature overlap", r["overlap"])
+        if "overlap_sets" in r:
+            row("  each sample set", ", ".join(f"{o:.3f}" for o in r["overlap_sets"]))
+            row("min feature overlap", r["min_feature_overlap"], r["min_feature"])
+        for key in ("ceiling_overlap", "novelty_ratio"):
+            if key in r:
+                row(key, r[key])
         row("mean hits, samples", r["sample_mean_hits"])
         row("mean hits, data", r["data_mean_hits"])
     if "latency_us" in result:

@@ -9,8 +9,13 @@ On the split's 2-bar 4/4 windows:
 - direct models (a course Groove Transformer: groove in, beat out): their task scores only.
 - next_step: predict every step of each window's second bar from the 16 steps before it (hit
   threshold 0.5); baseline: copy the step one bar earlier.
-- sampling (models with a latent: generative VAEs, the course's density VAE): `SAMPLES` samples at temperature 1 against the split's windows, the
-  mean feature overlap of `pdbridge.core.metrics`, and mean hits per window, samples vs data.
+- sampling (models with a latent: generative VAEs, the course's density VAE): `SAMPLE_SETS`
+  sets of `SAMPLES` samples at temperature 1, drawn as `/sample` draws them (the checkpoint's
+  training prior if it has one), against the split's windows: feature overlap (each set's), the
+  feature that overlaps least, mean hits per window, the novelty ratio against the training
+  windows and the ceiling (`sampling`).
+- feel (pattern task models, issue 15): the task's scores at temperature 0 and 1 through the
+  engine, with spread ratios against the real drumming (`pdbridge.evaluate.feel`).
 - latency: engine calls at batch 1 on one CPU thread, frozen as served, median in microseconds;
   for a task model the whole request (e.g. `drumify_p50`) and its decode alone (`decode_p50`:
   the latent mean -> a pattern, or a direct model's input -> a pattern).
@@ -27,15 +32,17 @@ import torch
 from pdbridge.core import metrics
 from pdbridge.core.errors import BadInputError
 from pdbridge.core.pattern import clean_array, default_thresholds
-from pdbridge.core.progress import progress
+from pdbridge.evaluate.feel import feel_scores
 from pdbridge.evaluate.task_metrics import task_scores
 from pdbridge.inference.checkpoint import Checkpoint
 from pdbridge.inference.engine import Controls, Engine, configure_torch
 from pdbridge.inference.hits import draw_hits
+from pdbridge.inference.prior import prior_latents
 from pdbridge.models.tasks import TASKS
 
 SAMPLES = 1000
 SAMPLE_SEED = 0
+SAMPLE_SETS = 3  # overlap moves about 0.01 between sets of 1,000: report several
 LATENCY_CALLS = 300
 BATCH = 512
 
@@ -64,16 +71,10 @@ def evaluate(
             result["reconstruction"] = reconstruction(ckpt, x, bpm)
         if record.baseline is not None:  # without train windows: no baseline, a note says so
             result[ckpt.task] = task_scores(ckpt, x, bpm, train_x)
+        if record.request is not None or record.serves is not None:  # a pattern task
+            result["feel"] = feel_scores(ckpt, x, bpm)
         if record.latent:
-            samples = sample_batch(ckpt, SAMPLES, SAMPLE_SEED)
-            overlap, per_feature = metrics.feature_overlap(samples, x)
-            result["sampling"] = {
-                "overlap": overlap,
-                "samples": SAMPLES,
-                "sample_mean_hits": metrics.mean_hits(samples),
-                "data_mean_hits": metrics.mean_hits(x),
-                "per_feature": per_feature,
-            }
+            result["sampling"] = sampling(ckpt, x, train_x)
     else:
         result["next_step"] = next_step_scores(ckpt, x)
     if latency:
@@ -86,7 +87,7 @@ def evaluate(
 def reconstruction(ckpt: Checkpoint, x: np.ndarray, bpm: np.ndarray) -> dict[str, float]:
     x_in = TASKS[ckpt.task].model_input(x)
     preds = []
-    for i in progress(range(0, len(x), BATCH), "eval: reconstruction", unit="batch"):
+    for i in range(0, len(x), BATCH):
         mu, _ = ckpt.model.encode(torch.from_numpy(np.ascontiguousarray(x_in[i : i + BATCH])))
         logits, vel, off = (o.numpy() for o in ckpt.model.decode(mu))
         preds.append(clean_array(np.concatenate([(logits > 0), vel, off], axis=-1)))
@@ -95,14 +96,51 @@ def reconstruction(ckpt: Checkpoint, x: np.ndarray, bpm: np.ndarray) -> dict[str
         "hit_f1": metrics.hit_f1(pred, x),
         "velocity_mae": metrics.velocity_mae(pred, x),
         "timing_mae_ms": metrics.timing_mae_ms(pred, x, bpm),
+        # the feel: do the reconstructed offsets and velocities follow the input's, as widely?
+        "offset_corr": metrics.hit_correlation(pred, x, "offsets"),
+        "velocity_corr": metrics.hit_correlation(pred, x, "velocities"),
+        "offset_spread_ratio": metrics.spread_ratio(pred, x, "offsets")[0],
+        "velocity_spread_ratio": metrics.spread_ratio(pred, x, "velocities")[0],
     }
+
+
+def sampling(ckpt: Checkpoint, x: np.ndarray, train_x: np.ndarray | None) -> dict[str, Any]:
+    """`SAMPLE_SETS` sets of `SAMPLES` samples at temperature 1 (seeds `SAMPLE_SEED` + i)
+    against the windows `x`: feature overlap (of the first set, and each set's), the feature that
+    overlaps least, hits per window; with training windows, the novelty ratio (samples' nearest
+    training beat vs held-out beats', `metrics.novelty_ratio`) and `ceiling_overlap`, the overlap
+    of `SAMPLES` random training windows with `x`: what real beats score."""
+    sets = [sample_batch(ckpt, SAMPLES, SAMPLE_SEED + i) for i in range(SAMPLE_SETS)]
+    scored = [metrics.feature_overlap(s, x) for s in sets]
+    overlap, per_feature = scored[0]
+    worst, worst_overlap = metrics.min_feature_overlap(per_feature)
+    out: dict[str, Any] = {
+        "overlap": overlap,
+        "overlap_sets": [o for o, _ in scored],
+        "min_feature_overlap": worst_overlap,
+        "min_feature": worst,
+        "samples": SAMPLES,
+        "sample_mean_hits": metrics.mean_hits(sets[0]),
+        "data_mean_hits": metrics.mean_hits(x),
+        "per_feature": per_feature,
+        "prior": "training mixture" if ckpt.extras.get("prior") else "N(0, I)",
+    }
+    if train_x is not None and len(train_x):
+        out["novelty_ratio"] = metrics.novelty_ratio(sets[0], train_x, x)
+        out["novelty_ratio_sets"] = [metrics.novelty_ratio(s, train_x, x) for s in sets]
+        out["ceiling_overlap"] = metrics.feature_overlap(
+            metrics.random_windows(train_x, SAMPLES, SAMPLE_SEED), x
+        )[0]
+    return out
 
 
 @torch.inference_mode()
 def sample_batch(ckpt: Checkpoint, n: int, seed: int, temperature: float = 1.0) -> np.ndarray:
-    """`n` samples from the prior, hits drawn as the engine draws them (threshold 0.5)."""
+    """`n` samples as `/sample` draws them: latents from the checkpoint's prior (its training
+    mixture, `pdbridge.inference.prior`, else N(0, I)), hits drawn as the engine draws them
+    (threshold 0.5)."""
     rng = np.random.default_rng(seed)
-    z = torch.from_numpy(rng.standard_normal((n, ckpt.z_dim)).astype(np.float32))
+    z = torch.from_numpy(prior_latents(ckpt.extras, ckpt.z_dim, n, rng))
     logits, vel, off = (o.numpy() for o in ckpt.model.decode(z))
     hits = draw_hits(logits, default_thresholds(), temperature, rng)
     return clean_array(np.concatenate([hits, vel, off], axis=-1))
@@ -115,7 +153,7 @@ def next_step_scores(ckpt: Checkpoint, x: np.ndarray) -> dict[str, float]:
     if steps <= context:
         raise BadInputError(f"windows of {steps} steps leave nothing to predict after {context}")
     preds, targets = [], []
-    for t in progress(range(context, steps), "eval: next step", unit="step"):
+    for t in range(context, steps):
         window = torch.from_numpy(np.ascontiguousarray(x[:, t - context : t]))
         logits, vel, off = (o.numpy() for o in ckpt.model(window))
         preds.append(clean_array(np.concatenate([(logits > 0), vel, off], axis=-1)))

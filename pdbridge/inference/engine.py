@@ -31,7 +31,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -49,8 +49,9 @@ from pdbridge.core.pattern import (
 from pdbridge.inference import checkpoint
 from pdbridge.inference.checkpoint import Checkpoint
 from pdbridge.inference.freeze import direct_fn, vae_fns
-from pdbridge.inference.hits import assemble, hit_noise, threshold_bias
+from pdbridge.inference.hits import assemble, hit_noise, spread_noise, threshold_bias
 from pdbridge.inference.interpolate import slerp
+from pdbridge.inference.prior import prior_latents
 from pdbridge.models.tasks import TASKS
 
 
@@ -214,10 +215,10 @@ class Engine:
         controls = controls or Controls()
         ckpt = self._vae(controls)
         rng = self._rng(controls)
-        eps = rng.standard_normal(ckpt.z_dim).astype(np.float32)
-        if controls.style is None:
-            z = eps
+        if controls.style is None:  # the checkpoint's prior (`inference.prior`), else N(0, I)
+            z = prior_latents(ckpt.extras, ckpt.z_dim, 1, rng)[0]
         else:
+            eps = rng.standard_normal(ckpt.z_dim).astype(np.float32)
             stats = self._style(ckpt, controls.style, rng)
             z = stats["mu"] + stats["std"] * eps
         return self._decode(ckpt, z, controls, rng)
@@ -294,8 +295,9 @@ class Engine:
         x_in = record.model_input(x)
         if record.busyness is not None and controls.busyness is not None:
             x_in = record.busyness(x_in, controls.busyness)
-        # all_hits: every voice forced on, the model's velocities and offsets everywhere
-        decode_with = Controls(thresholds=0.0) if record.all_hits else controls
+        # all_hits: every voice forced on, the model's velocities and offsets everywhere (drawn
+        # at the request's temperature and seed by a model that has a spread)
+        decode_with = replace(controls, thresholds=0.0) if record.all_hits else controls
         run = self._run_direct if ckpt.kind == "direct" else self._run_vae
         return record.merge(x, run(ckpt, x_in, decode_with))
 
@@ -367,13 +369,18 @@ class Engine:
         return self._decode(ckpt, mu[0].numpy(), controls)
 
     def _run_direct(self, ckpt: Checkpoint, x: np.ndarray, controls: Controls) -> np.ndarray:
-        """A direct model's answer for its input `x` (steps, features): (steps, 27)."""
-        noise = hit_noise(self._rng(controls), ckpt.steps, controls.temperature)
+        """A direct model's answer for its input `x` (steps, features): (steps, 27). The
+        temperature and seed draw its hits and, for a model with a scale per hit (feel_net),
+        its velocities and offsets."""
+        rng = self._rng(controls)
+        noise = hit_noise(rng, ckpt.steps, controls.temperature)
+        spread = spread_noise(rng, ckpt.steps, controls.temperature)
         with torch.inference_mode():
             pattern = self._direct_fns[ckpt.name](
                 torch.from_numpy(np.ascontiguousarray(x[None], dtype=np.float32)),
                 torch.from_numpy(noise),
                 threshold_bias(controls.thresholds),
+                torch.from_numpy(spread),
             )
         return pattern.numpy()[0]
 

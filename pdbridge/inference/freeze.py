@@ -12,7 +12,7 @@ import torch
 
 from pdbridge.core.pattern import NUM_VOICES
 from pdbridge.inference.checkpoint import Checkpoint
-from pdbridge.inference.hits import assemble
+from pdbridge.inference.hits import assemble, assemble_spread
 from pdbridge.models.tasks import input_features
 
 
@@ -115,13 +115,20 @@ def decodes_batches(pattern: Callable, z_dim: int, steps: int) -> bool:
 class _Direct(torch.nn.Module):
     """A direct model (kind "direct": the whole input pattern -> the whole output, no latent)
     and the hit drawing after it: x (B, steps, features), noise (B, steps, 9), bias (B, 1, 9)
-    -> patterns (B, steps, 27)."""
+    and spread noise (B, steps, 18) -> patterns (B, steps, 27). A model with a scale per
+    velocity and offset (`spread = True`: `forward_spread`) draws them with the spread noise
+    (`assemble_spread`); any other ignores it."""
 
     def __init__(self, model: torch.nn.Module):
         super().__init__()
         self.model = model
+        self.spread = bool(getattr(model, "spread", False))
 
-    def forward(self, x: torch.Tensor, noise: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, noise: torch.Tensor, bias: torch.Tensor, spread: torch.Tensor
+    ) -> torch.Tensor:
+        if self.spread:
+            return assemble_spread(*self.model.forward_spread(x), noise, bias, spread)
         return assemble(*self.model(x), noise, bias)
 
 
@@ -136,6 +143,7 @@ def direct_fn(ckpt: Checkpoint, frozen: bool) -> Callable:
         torch.rand(1, ckpt.steps, input_features(ckpt.task), generator=g),
         torch.randn(1, ckpt.steps, NUM_VOICES, generator=g),
         torch.zeros(1, 1, NUM_VOICES),
+        torch.randn(1, ckpt.steps, 2 * NUM_VOICES, generator=g),
     )
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # TracerWarnings about the batch size: it is always 1

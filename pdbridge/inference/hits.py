@@ -25,6 +25,16 @@ def hit_noise(rng: np.random.Generator, steps: int, temperature: float) -> np.nd
     return (noise * temperature if temperature != 1 else noise).astype(np.float32)
 
 
+def spread_noise(rng: np.random.Generator, steps: int, temperature: float) -> np.ndarray:
+    """(1, steps, 18) float32: temperature x standard Laplace noise for the velocities (first 9)
+    and offsets of a model with a scale per hit (`assemble_spread`); zeros at temperature 0.
+    Drawn after the hit noise from the same generator, so a seed fixes both."""
+    if temperature <= 0:
+        return np.zeros((1, steps, 2 * NUM_VOICES), np.float32)
+    noise = rng.laplace(size=(1, steps, 2 * NUM_VOICES))
+    return (noise * temperature if temperature != 1 else noise).astype(np.float32)
+
+
 def threshold_bias(thresholds: np.ndarray) -> torch.Tensor:
     """logit(threshold) per voice as a (1, 1, 9) tensor, -inf at 0 and +inf at 1. Cached:
     thresholds change when a performer moves a slider, not on every request. Read-only."""
@@ -50,6 +60,25 @@ def assemble(
     (already in range: the models' one output head, `split_hvo`) zeroed where there is none."""
     hits = (noise < logits - bias).to(vel.dtype)
     return torch.cat((hits, vel * hits, off * hits), -1)
+
+
+def assemble_spread(
+    logits: torch.Tensor,
+    vel: torch.Tensor,
+    off: torch.Tensor,
+    vel_scale: torch.Tensor,
+    off_scale: torch.Tensor,
+    noise: torch.Tensor,
+    bias: torch.Tensor,
+    spread: torch.Tensor,
+) -> torch.Tensor:
+    """`assemble` for a model that gives each velocity and offset a Laplace scale: each is
+    drawn as location + scale x `spread` (temperature x standard Laplace noise, see
+    `spread_noise`), kept in range (velocity at least 1 MIDI step, offsets within half a step)."""
+    vel_noise, off_noise = spread.split(NUM_VOICES, dim=-1)
+    vel = (vel + vel_scale * vel_noise).clamp(1.0 / 127.0, 1.0)
+    off = (off + off_scale * off_noise).clamp(-0.5, 0.5)
+    return assemble(logits, vel, off, noise, bias)
 
 
 def draw_hits(

@@ -19,6 +19,7 @@ from torch import nn
 
 from pdbridge.core.errors import ModelError
 from pdbridge.models.conv_vae import ConvVAE, ConvVAEConfig
+from pdbridge.models.feel_net import FeelNet, FeelNetConfig
 from pdbridge.models.groovae import GrooVAE, GrooVAEConfig
 from pdbridge.models.groove_transformer import (
     DensityVAE,
@@ -45,6 +46,8 @@ REGISTRY: dict[str, ModelSpec] = {
     "groovae": ModelSpec(GrooVAEConfig, GrooVAE, kind="vae", task="vae"),
     "conv_vae": ModelSpec(ConvVAEConfig, ConvVAE, kind="vae", task="vae"),
     "transformer_vae": ModelSpec(TransformerVAEConfig, TransformerVAE, kind="vae", task="vae"),
+    # issue 15: sees its task input directly, a distribution per velocity and offset
+    "feel_net": ModelSpec(FeelNetConfig, FeelNet, kind="direct", task="feel_humanize"),
     # the course's models, imported from their files (`pdbridge import`), not trained here
     "groove_transformer": ModelSpec(
         GrooveTransformerConfig, GrooveTransformer, kind="direct", task="groove_drumify"

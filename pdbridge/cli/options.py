@@ -123,6 +123,18 @@ def _file_size_limit(path: Path) -> int | None:
 def check_input_file(path: Path, suffixes: Sequence[str] = ()) -> Path:
     """`path` exists, is a file, has one of `suffixes` (if given) and is within its size limit;
     else `BadInputError` naming it."""
+    try:
+        return _check_input_file(path, suffixes)
+    except OSError as e:  # a name too long, a folder without permission
+        raise BadInputError(f"{_short(path)}: cannot read ({e.strerror or e})") from None
+
+
+def _short(path: Path) -> str:
+    text = str(path)
+    return text if len(text) <= 120 else f"{text[:100]}...{text[-16:]}"
+
+
+def _check_input_file(path: Path, suffixes: Sequence[str]) -> Path:
     if not path.exists():
         raise BadInputError(f"{path}: no such file")
     if not path.is_file():
@@ -153,15 +165,20 @@ def input_file(*suffixes: str):
 def input_dir(text: str) -> Path:
     """argparse type: an existing folder."""
     path = Path(text)
-    if not path.exists():
-        raise BadInputError(f"{path}: no such folder")
-    if not path.is_dir():
-        raise BadInputError(f"{path}: not a folder")
+    try:
+        if not path.exists():
+            raise BadInputError(f"{_short(path)}: no such folder")
+        if not path.is_dir():
+            raise BadInputError(f"{_short(path)}: not a folder")
+    except OSError as e:
+        raise BadInputError(f"{_short(path)}: cannot read ({e.strerror or e})") from None
     return path
 
 
 def _writable_folder(path: Path) -> str | None:
     """Why files cannot be made in `path` (created if missing), or None if they can."""
+    if any(len(os.fsencode(part)) > limits.MAX_NAME_PART_BYTES for part in path.parts):
+        return f"a folder name may have at most {limits.MAX_NAME_PART_BYTES} bytes"
     existing = path
     while not existing.exists():  # the nearest part that exists decides
         if existing.parent == existing:
@@ -174,8 +191,6 @@ def _writable_folder(path: Path) -> str | None:
             pass
     except OSError as e:
         return f"{existing} is not writable: {e.strerror or e}"
-    if len(os.fsencode(path.name)) > limits.MAX_NAME_PART_BYTES:
-        return f"a folder name may have at most {limits.MAX_NAME_PART_BYTES} bytes"
     return None
 
 
@@ -202,13 +217,13 @@ def output_file(*suffixes: str):
             raise argparse.ArgumentTypeError(
                 f"{text}: unknown file type {path.suffix or '(none)'}; use {' or '.join(suffixes)}"
             )
-        if path.is_dir():
-            raise argparse.ArgumentTypeError(f"{text} is a folder; name a file")
         if not path.stem or len(os.fsencode(path.name)) > limits.MAX_NAME_PART_BYTES:
             raise argparse.ArgumentTypeError(
-                f"{text}: a file name needs 1..{limits.MAX_NAME_PART_BYTES} bytes before "
-                f"{path.suffix or 'its suffix'}"
+                f"{_short(path)}: a file name needs 1..{limits.MAX_NAME_PART_BYTES} bytes "
+                f"before {path.suffix or 'its suffix'}"
             )
+        if path.is_dir():
+            raise argparse.ArgumentTypeError(f"{text} is a folder; name a file")
         why = _writable_folder(path.parent)
         if why:
             raise argparse.ArgumentTypeError(f"{text}: cannot write there ({why})")

@@ -103,11 +103,14 @@ class MidiDrums:
 
 
 def _open(path: Path) -> mido.MidiFile:
-    if not path.exists():
-        raise BadInputError(f"{path}: no such file")
-    if not path.is_file():
-        raise BadInputError(f"{path}: not a file")
-    size = path.stat().st_size
+    try:
+        if not path.exists():
+            raise BadInputError(f"{path}: no such file")
+        if not path.is_file():
+            raise BadInputError(f"{path}: not a file")
+        size = path.stat().st_size
+    except OSError as e:  # a name too long, a folder without permission
+        raise BadInputError(f"{path}: cannot read ({e.strerror or e})") from None
     if size > limits.MAX_MIDI_BYTES:
         raise BadInputError(
             f"{path}: {size:,} bytes; a MIDI file may have at most {limits.MAX_MIDI_BYTES:,}"

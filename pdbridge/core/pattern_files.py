@@ -69,6 +69,8 @@ def load_pattern(
 def save_pattern(pattern: Pattern, path: Path, channel: int | None = DRUM_CHANNEL) -> None:
     suffix = path.suffix.lower()
     try:
+        if suffix in PATTERN_SUFFIXES:  # an --out in a folder still to be made
+            path.parent.mkdir(parents=True, exist_ok=True)
         if suffix in MIDI_SUFFIXES:
             write_midi(pattern, path, DrumMap(channel=channel))
         elif suffix == ".json":

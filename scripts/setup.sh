@@ -30,12 +30,13 @@ if ! has torch; then
     pip install -q torch --index-url https://download.pytorch.org/whl/cpu
   fi
 fi
-# The package is installed editable, so only a changed pyproject.toml needs pip again: a stamp
-# keeps the README's "setup && serve" from spending 10-30 s in pip on every start.
+# The package is installed editable, so only a changed pyproject.toml or setup.py (which maps
+# models/ and patches/ into the package) needs pip again: a stamp keeps the README's
+# "setup && serve" from spending 10-30 s in pip on every start.
 stamp=.venv/.pdbridge-installed
-want=$(python -c "import hashlib; print(hashlib.sha256(open('pyproject.toml', 'rb').read()).hexdigest())")
+want=$(python -c "import hashlib; print(hashlib.sha256(open('pyproject.toml', 'rb').read() + open('setup.py', 'rb').read()).hexdigest())")
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] \
-  || ! has pdbridge pythonosc mido numpy pytest ruff importlinter; then
+  || ! has pdbridge pdbridge.shipped_models pythonosc mido numpy tqdm platformdirs pytest ruff importlinter build; then
   pip install -q -e ".[dev]"
   echo "$want" > "$stamp"
 fi

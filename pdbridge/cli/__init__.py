@@ -37,6 +37,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("pdbridge.cli.serve", "run the OSC server for Pure Data"),
     "send": ("pdbridge.cli.send", "send one OSC request to a running server and print the reply"),
     "bench": ("pdbridge.cli.bench", "benchmark the server against a bare UDP echo and a naive server"),
+    "paths": ("pdbridge.cli.paths", "print where the models, patches, exports and cache are"),
+    "patches": (
+        "pdbridge.cli.patches",
+        "print the installed Pd patches folder, or copy it as a Pd package (--copy DIR)",
+    ),
 }
 # the clip tools: one command per task that has a verb (pdbridge.models.tasks)
 COMMANDS |= {t.verb: ("pdbridge.cli.clips", t.help) for t in TASKS.values() if t.verb}

@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 from pdbridge.cli.options import float_range, input_dir, int_range, output_file, writable_dir
-from pdbridge.core import limits
+from pdbridge.core import limits, places
 from pdbridge.core.errors import BadInputError, PdbridgeError, UsageError
 from pdbridge.core.json_files import read_json
 from pdbridge.models import registry
@@ -38,7 +38,13 @@ def configure(parser: argparse.ArgumentParser, command: str) -> None:
         help="override a model config field, e.g. --set z_dim=32 (repeatable)",
     )
     parser.add_argument(
-        "--export", type=output_file(".pt"), help="also copy the best checkpoint here (.pt)"
+        "--export",
+        type=output_file(".pt"),
+        nargs="?",
+        const=True,  # --export alone: into your models folder
+        metavar="FILE",
+        help="also copy the best checkpoint to FILE (.pt); without FILE into your models folder "
+        "as <run>.pt, where /load NAME and serve --model NAME find it (pdbridge paths)",
     )
 
 
@@ -110,8 +116,11 @@ def run(args: argparse.Namespace) -> int:
         f"best epoch {best['epoch']}: val loss {best['val_loss']:.3f}, "
         f"val hit F1 {best['val_hit_f1']:.4f}; {result.best_path}  (curves: {out / 'losses.png'})"
     )
-    if args.export:
-        args.export.parent.mkdir(parents=True, exist_ok=True)
-        args.export.write_bytes(result.best_path.read_bytes())
-        print(f"exported {args.export}")
+    if args.export is not None:
+        export = args.export
+        if export is True:  # --export without FILE
+            export = places.user_models_dir() / f"{Path(out).name}.pt"
+        export.parent.mkdir(parents=True, exist_ok=True)
+        export.write_bytes(result.best_path.read_bytes())
+        print(f"exported {export}")
     return 0

@@ -17,7 +17,8 @@ A checkpoint is a dict of plain types written with `torch.save` and read with
 Loading validates everything (format, version, model name, config fields, layout, every weight's
 shape, a dummy forward pass) and raises `ModelError` with a one-line message naming the file.
 
-Shipped models live in the package's `models/` folder (or `$PDBRIDGE_MODELS`) as `<name>.pt`;
+Shipped models live in the package's data folder `pdbridge.shipped_models` (models/ of the
+repository, mapped into the package by setup.py; or `$PDBRIDGE_MODELS`) as `<name>.pt`;
 `models/index.json` defines aliases such as `default`, in one place.
 """
 
@@ -35,6 +36,7 @@ import torch
 from torch import nn
 
 from pdbridge import __version__
+from pdbridge.core import places
 from pdbridge.core.errors import (
     ModelCorruptError,
     ModelError,
@@ -81,9 +83,9 @@ class Checkpoint:
 
 
 def models_dir() -> Path:
-    """The shipped models: `$PDBRIDGE_MODELS` if set, else `models/` beside the package."""
-    env = os.environ.get("PDBRIDGE_MODELS")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "models"  # repo/models
+    """The shipped models: `$PDBRIDGE_MODELS` if set, else the package's `pdbridge.shipped_models`
+    (found through importlib.resources: the wheel's copy, or models/ of a checkout)."""
+    return places.package_models()
 
 
 def aliases() -> dict[str, list[str]]:
@@ -116,12 +118,14 @@ def resolve(name_or_path: str | Path) -> list[Path]:
     path = Path(text)
     if path.suffix in (SUFFIX, COURSE_SUFFIX) or os.sep in text or path.exists():
         return [path]
-    candidate = models_dir() / f"{text}{SUFFIX}"
-    if candidate.exists():
-        return [candidate]
+    for folder in (models_dir(), places.user_models_dir()):  # shipped first, then yours
+        candidate = folder / f"{text}{SUFFIX}"
+        if candidate.exists():
+            return [candidate]
     known = sorted(set(shipped()) | set(table))
     raise ModelMissingError(
-        f"no model named {text!r} in {models_dir()}; known: {', '.join(known) or 'none'}"
+        f"no model named {text!r} in {models_dir()} or {places.user_models_dir()}; "
+        f"known: {', '.join(known) or 'none'}"
     )
 
 

@@ -9,6 +9,7 @@ import threading
 import time
 
 from pdbridge import __version__
+from pdbridge.core import places
 from pdbridge.serve.protocol import PROTOCOL_VERSION, Protocol
 from pdbridge.serve.server import Server, ServerConfig
 
@@ -38,7 +39,7 @@ def build_protocol(config: ServerConfig, freeze: bool = True) -> Protocol:
         Controls,
         max_clients=config.max_clients,
         load_model=add_model,
-        model_dirs=[checkpoint.models_dir(), *config.models_dirs],
+        model_dirs=[checkpoint.models_dir(), *(config.models_dirs or [places.user_models_dir()])],
         export_dir=config.export_dir,
     )
 

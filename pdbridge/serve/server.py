@@ -32,6 +32,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from pdbridge.core import places
 from pdbridge.core.errors import PdbridgeError, PortInUseError, UsageError
 from pdbridge.serve.address import DEFAULT_HOST, DEFAULT_PORT
 from pdbridge.serve.osc_codec import Message, OscError, decode, read_address
@@ -40,7 +41,6 @@ from pdbridge.serve.protocol import BATCHED, LATEST_WINS, Protocol, error_reply
 log = logging.getLogger(__name__)
 
 MAX_UDP = 65535  # receive buffer: larger than any UDP datagram, so nothing is cut silently
-DEFAULT_EXPORT_DIR = "~/pdbridge-exports"
 MAX_SENDER_CACHE = 4096  # allow-list decisions remembered (sender hosts)
 
 
@@ -58,8 +58,10 @@ class ServerConfig:
     max_clients: int = 256
     allow_remote: bool = False  # listening on a non-loopback address must be asked for
     allow: list[str] = field(default_factory=list)  # client networks besides loopback
-    models_dirs: list[str] = field(default_factory=list)  # /load folders besides shipped models/
-    export_dir: str | None = DEFAULT_EXPORT_DIR  # where /export writes; None: /export is off
+    # /load folders besides the shipped models; empty: the user models folder (places.py)
+    models_dirs: list[str] = field(default_factory=list)
+    # where /export writes (default: places.export_dir()); None: /export is off
+    export_dir: str | None = field(default_factory=lambda: str(places.export_dir()))
 
 
 def is_loopback(host: str) -> bool:

@@ -16,7 +16,6 @@ import csv
 import hashlib
 import json
 import logging
-import os
 import zlib
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pdbridge.core import places
 from pdbridge.core.errors import BadInputError
 from pdbridge.core.midi import DRUM_CHANNEL, DrumMap, read_midi
 from pdbridge.core.pattern import FEATURES, STEPS_PER_BAR
@@ -203,10 +203,8 @@ def build_windows(root: Path, config: DatasetConfig, show_progress: bool = True)
 
 
 def default_cache_dir() -> Path:
-    env = os.environ.get("PDBRIDGE_CACHE")
-    if env:
-        return Path(env)
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "pdbridge"
+    """`$PDBRIDGE_CACHE`, else the platform's per-user cache folder (`pdbridge paths`)."""
+    return places.cache_dir()
 
 
 def cache_key(root: Path, config: DatasetConfig) -> str:

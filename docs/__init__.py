@@ -1,0 +1,2 @@
+"""docs/protocol.md as package data (pdbridge.docs): setup.py maps this folder into the package
+(pdbridge.core.places.protocol_doc). Not code."""

@@ -32,6 +32,7 @@ import torch
 from pdbridge.core import metrics
 from pdbridge.core.errors import BadInputError
 from pdbridge.core.pattern import clean_array, default_thresholds
+from pdbridge.core.progress import progress
 from pdbridge.evaluate.feel import feel_scores
 from pdbridge.evaluate.task_metrics import task_scores
 from pdbridge.inference.checkpoint import Checkpoint
@@ -87,7 +88,7 @@ def evaluate(
 def reconstruction(ckpt: Checkpoint, x: np.ndarray, bpm: np.ndarray) -> dict[str, float]:
     x_in = TASKS[ckpt.task].model_input(x)
     preds = []
-    for i in range(0, len(x), BATCH):
+    for i in progress(range(0, len(x), BATCH), "eval: reconstruction", unit="batch"):
         mu, _ = ckpt.model.encode(torch.from_numpy(np.ascontiguousarray(x_in[i : i + BATCH])))
         logits, vel, off = (o.numpy() for o in ckpt.model.decode(mu))
         preds.append(clean_array(np.concatenate([(logits > 0), vel, off], axis=-1)))
@@ -153,7 +154,7 @@ def next_step_scores(ckpt: Checkpoint, x: np.ndarray) -> dict[str, float]:
     if steps <= context:
         raise BadInputError(f"windows of {steps} steps leave nothing to predict after {context}")
     preds, targets = [], []
-    for t in range(context, steps):
+    for t in progress(range(context, steps), "eval: next step", unit="step"):
         window = torch.from_numpy(np.ascontiguousarray(x[:, t - context : t]))
         logits, vel, off = (o.numpy() for o in ckpt.model(window))
         preds.append(clean_array(np.concatenate([(logits > 0), vel, off], axis=-1)))

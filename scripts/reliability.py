@@ -257,6 +257,9 @@ class Fuzzer:
             "/density": r.choice([[("f", r.random())], [voice, ("f", r.random())]]),
             "/style": [("s", r.choice(["funk", "rock", "none", "jazz"]))],
             "/model": r.choice([[], [("s", r.choice(self.NAMES[5:8]))]]),
+            "/models": r.choice([[], [("s", "kinds")]]),
+            "/drumifier": r.choice([[], [("s", "next")], [("s", r.choice(self.NAMES[5:8]))]]),
+            "/busyness": [("f", r.choice([-1.0, r.random()]))],
             # a real /load is rare: the first reads and checks a whole file, later ones find it
             # unchanged and skip the work
             "/load": [("s", self.LOADABLE if r.random() < 0.03 else r.choice(self.FILES))],

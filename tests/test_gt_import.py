@@ -350,3 +350,13 @@ def test_no_course_weights_in_the_repository():
     for p in checkpoint.models_dir().glob("*.pt"):
         data = torch.load(p, map_location="cpu", weights_only=True)
         assert data.get("model") not in ("groove_transformer", "density_vae"), p
+
+
+def test_the_course_architectures_are_imported_not_trained():
+    from pdbridge.models import registry
+    from pdbridge.train.trainer import TrainConfig, train
+
+    assert not registry.spec("groove_transformer").trainable
+    x = np.zeros((4, 32, 27), np.float32)
+    with pytest.raises(BadInputError, match="not trained here: import"):
+        train(TrainConfig(model="groove_transformer"), x, x, out="unused")

@@ -38,6 +38,7 @@ class ModelSpec:
     model_class: type
     kind: str  # "vae", "direct" or "next_step"
     task: str  # default task; a training config may choose another one of the same kind
+    trainable: bool = True  # False: imported from another project's files, not trained here
 
 
 REGISTRY: dict[str, ModelSpec] = {
@@ -50,9 +51,15 @@ REGISTRY: dict[str, ModelSpec] = {
     "feel_net": ModelSpec(FeelNetConfig, FeelNet, kind="direct", task="feel_humanize"),
     # the course's models, imported from their files (`pdbridge import`), not trained here
     "groove_transformer": ModelSpec(
-        GrooveTransformerConfig, GrooveTransformer, kind="direct", task="groove_drumify"
+        GrooveTransformerConfig,
+        GrooveTransformer,
+        kind="direct",
+        task="groove_drumify",
+        trainable=False,
     ),
-    "density_vae": ModelSpec(DensityVAEConfig, DensityVAE, kind="vae", task="density_drumify"),
+    "density_vae": ModelSpec(
+        DensityVAEConfig, DensityVAE, kind="vae", task="density_drumify", trainable=False
+    ),
 }
 
 

@@ -229,6 +229,10 @@ def _checked(config: TrainConfig, train_x: np.ndarray, val_x: np.ndarray) -> tup
     """(model spec, task, model config) once everything fits, else a one-line BadInputError."""
     config.check()
     spec = registry.spec(config.model)
+    if not spec.trainable:
+        raise BadInputError(
+            f"{config.model} is not trained here: import its checkpoint (pdbridge import FILE.pth)"
+        )
     task = config.task or spec.task
     if task not in TASKS or TASKS[task].kind != spec.kind:
         raise BadInputError(f"task {task!r} does not fit {config.model} (a {spec.kind} model)")

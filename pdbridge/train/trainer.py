@@ -192,11 +192,7 @@ def train(
         sums, step = _train_epoch(model, optimizer, train_ex, config, epoch, step, label, show_progress)
         val = validate(model, spec.kind, val_ex, config.seed, config.batch_size * 8)
         elapsed += time.perf_counter() - t0
-        row = {"epoch": epoch + 1, "step": step, "seconds": round(elapsed, 2)}
-        row |= {f"train_{k}": v / batches for k, v in sums.items()}
-        row |= {f"val_{k}": v for k, v in val.items()}
-        if hasattr(model, "kl_weight"):
-            row["kl_weight"] = model.kl_weight(step)
+        row = _epoch_row(model, epoch, step, elapsed, {k: v / batches for k, v in sums.items()}, val)
         history.append(row)
         log.info(
             "%s  train loss %.3f  val loss %.3f  val hit F1 %.4f  (%.0f s)",
@@ -206,14 +202,8 @@ def train(
         if val["loss"] < best_loss:
             best_loss = val["loss"]
             checkpoint.save(best_path, model, config.model, metrics=dict(row), **info)
-        state = {
-            "epoch": epoch + 1,
-            "step": step,
-            "best_loss": best_loss,
-            "elapsed": elapsed,
-            "history": history,
-            "optimizer": optimizer.state_dict(),
-        }
+        state = {"epoch": epoch + 1, "step": step, "best_loss": best_loss, "elapsed": elapsed}
+        state |= {"history": history, "optimizer": optimizer.state_dict()}  # all --resume needs
         checkpoint.save(
             last_path, model, config.model, metrics=dict(row), extras={"train_state": state}, **info
         )
@@ -223,6 +213,18 @@ def train(
     if spec.kind == "vae" and train_styles is not None:
         _add_style_statistics(best_path, train_ex.x_in, train_styles, task, run_info)
     return Run(best_path, last_path, checkpoint.load(best_path).metrics, history)
+
+
+def _epoch_row(
+    model, epoch: int, step: int, elapsed: float, train: dict[str, float], val: dict[str, float]
+) -> dict[str, float]:
+    """One row of the run's history: the epoch's mean training logs and its validation."""
+    row = {"epoch": epoch + 1, "step": step, "seconds": round(elapsed, 2)}
+    row |= {f"train_{k}": v for k, v in train.items()}
+    row |= {f"val_{k}": v for k, v in val.items()}
+    if hasattr(model, "kl_weight"):
+        row["kl_weight"] = model.kl_weight(step)
+    return row
 
 
 def _checked(config: TrainConfig, train_x: np.ndarray, val_x: np.ndarray) -> tuple:

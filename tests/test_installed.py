@@ -234,6 +234,23 @@ def test_installed_server_answers_sample_with_the_default_model(product, server)
           f"{', '.join(product.torch_dists)})")
 
 
+def test_installed_server_loads_a_model_from_the_user_models_folder(product, server):
+    from tiny_models import make_tiny_models
+
+    from pdbridge.serve.client import Client
+
+    mine = make_tiny_models(product.home / "models", tasks=False)[0]  # PDBRIDGE_MODELS_DIR
+    with Client(port=server.port, timeout=20) as client:
+        reply = client.request("/load", mine.stem)
+    assert reply.address == "/ok" and list(reply.args[:2]) == ["load", mine.stem], reply.args
+
+
+def test_installed_clip_tool_writes_a_midi_file(product):
+    done = product.run("sample", "--bars", "2", "--seed", "1", "--out", "beat.mid")
+    assert done.returncode == 0, done.stderr
+    assert (product.home / "beat.mid").stat().st_size > 0
+
+
 def copied_patches(product: Product) -> Path:
     dest = product.root / "pd-externals"
     if not (dest / "pdbridge").exists():

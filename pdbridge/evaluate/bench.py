@@ -401,15 +401,7 @@ def run_bench(config: BenchConfig, log: Callable[[str], None] = lambda s: None) 
     requests = make_requests(z_dim, steps)
     result: dict[str, object] = {"model": model_name, "cpu": cpu, "requests": config.requests}
     spawn = multiprocessing.get_context("spawn")
-    pattern_reply = encode("/pattern", steps, np.zeros(steps * FEATURES, np.float32))
-    echo_replies = {  # the floor answers each request with a reply of the real size
-        b"/ping": encode("/pong", 1, "0.1.0"),
-        b"/sample": pattern_reply,
-        b"/encode": encode("/z", z_dim, np.zeros(z_dim, np.float32)),
-        b"/decode": pattern_reply,
-        b"/interpolate": pattern_reply,
-        b"/store": encode("/ok", "store", "a"),
-    }
+    echo_replies = floor_replies(z_dim, steps)
     processes: list = []
     targets: dict[str, object] = {}
     with tempfile.TemporaryFile() as errors:
@@ -447,15 +439,7 @@ def run_bench(config: BenchConfig, log: Callable[[str], None] = lambda s: None) 
             )
             rss = peak_rss_mb(proc.pid)
         finally:
-            for target in targets.values():
-                target.close()
-            for p in processes:
-                p.kill()
-            for p in processes:
-                if isinstance(p, subprocess.Popen):
-                    p.wait(10)
-                else:
-                    p.join(10)
+            stop(targets, processes)
 
     result |= summary(times)
     result["floor_p50_us"] = result["floor_decode_p50_us"]
@@ -464,6 +448,32 @@ def run_bench(config: BenchConfig, log: Callable[[str], None] = lambda s: None) 
     result["peak_rss_mb"] = rss
     result["load_average"] = os.getloadavg()[0]  # other work on the machine skews every figure
     return result
+
+
+def floor_replies(z_dim: int, steps: int) -> dict[bytes, bytes]:
+    """What the echo floor answers each request with: a reply of the real size."""
+    pattern_reply = encode("/pattern", steps, np.zeros(steps * FEATURES, np.float32))
+    return {
+        b"/ping": encode("/pong", 1, "0.1.0"),
+        b"/sample": pattern_reply,
+        b"/encode": encode("/z", z_dim, np.zeros(z_dim, np.float32)),
+        b"/decode": pattern_reply,
+        b"/interpolate": pattern_reply,
+        b"/store": encode("/ok", "store", "a"),
+    }
+
+
+def stop(targets: dict, processes: list) -> None:
+    """Close the sockets, then kill and reap every server the bench started."""
+    for target in targets.values():
+        target.close()
+    for p in processes:
+        p.kill()
+    for p in processes:
+        if isinstance(p, subprocess.Popen):
+            p.wait(10)
+        else:
+            p.join(10)
 
 
 def interleaved_round_trips(

@@ -1,6 +1,6 @@
 """Reliability and security checks of `pdbridge serve`, with figures (see docs/reliability.md).
 
-    python scripts/reliability.py fuzz|flood|faults|security|all [--quick] [--json]
+    python scripts/reliability.py fuzz|flood|faults|security|class|all [--quick] [--json]
                                   [--model NAME_OR_PATH ...] [--cases N] [--seconds S] [--seed N]
 
 - fuzz:     a seeded mutational fuzzer (valid requests for every address, then truncated, retyped,
@@ -11,6 +11,9 @@
             server queues) while a fifth pings every 20 ms; worst /ping, memory, then normal use.
 - faults:   bad model files at start-up (exit code and message) and through /load at run time
             (the current model keeps serving), a port in use, clients that vanish mid-sweep.
+- class:    a lab room: 32 clients on one server pinned to one core, each sweeping /interpolate
+            60 times a second and sampling every 2 s for 60 s, while a pinger times /ping:
+            requests sent, answered and superseded (the server's own count), memory.
 - security: loopback by default, the allow-list, a malicious pickle, files named by requests
             kept inside their folders, sizes from the network bounded before allocation.
 
@@ -119,9 +122,14 @@ class Udp:
 class ServeProcess:
     """`python -m pdbridge serve` on a free port, its log in a file, stopped with SIGTERM."""
 
-    def __init__(self, models: list[str], folder: Path, *extra: str) -> None:
+    def __init__(
+        self, models: list[str], folder: Path, *extra: str, cpu: int | None = None,
+        verbose: bool = False,
+    ) -> None:  # fmt: skip
+        """`cpu`: pin the server to that CPU; `verbose`: log at debug level (e.g. every
+        /interpolate a newer one replaced)."""
         self.log_path = folder / f"serve-{time.monotonic_ns()}.log"
-        cmd = [sys.executable, "-m", "pdbridge", "serve", "--port", "0"]
+        cmd = [sys.executable, "-m", "pdbridge", *(["-v"] if verbose else []), "serve", "--port", "0"]
         for m in models:
             cmd += ["--model", m]
         cmd += ["--models-dir", str(folder), "--export-dir", str(folder / "exports"), *extra]
@@ -132,6 +140,7 @@ class ServeProcess:
             stderr=self._log,
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            preexec_fn=None if cpu is None else (lambda: os.sched_setaffinity(0, {cpu})),
         )
         line = self.proc.stdout.readline()
         found = READY.search(line)
@@ -787,6 +796,150 @@ def security(models: list[str], folder: Path) -> dict:
     return result
 
 
+# ---------------------------------------------------------------------------- a class of clients
+
+
+def class_clients(address, first: int, count: int, seconds: float, rate: float, cpu: int | None) -> dict:
+    """`count` Pd-like clients in this process (one socket each, as a patch has): each stores two
+    beats in slots a and b, then sweeps /interpolate `rate` times a second and asks /sample every
+    2 s, reading every reply. Runs as `reliability.py class-clients ...` (one process per group,
+    pinned away from the server's core)."""
+    import selectors
+
+    if cpu is not None and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {cpu})
+    socks = []
+    for i in range(count):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        s.settimeout(10.0)
+        for request in (encode("/sample", 1.0, float(first + i)), encode("/store", "a"),
+                        encode("/sample", 1.0, float(first + i + 1000)), encode("/store", "b")):  # fmt: skip
+            s.sendto(request, address)
+            s.recv(1 << 16)
+        s.setblocking(False)
+        socks.append(s)
+    selector = selectors.DefaultSelector()
+    for i, s in enumerate(socks):
+        selector.register(s, selectors.EVENT_READ, i)
+    sent = {"/interpolate": 0, "/sample": 0}
+    replies = {"/pattern": 0, "/error": 0, "other": 0}
+    errors: list[str] = []
+    start = time.monotonic()
+    period = 1.0 / rate
+    # staggered: client i sends its k-th /interpolate at start + (k + i / count) * period
+    next_sweep = [start + period * i / count for i in range(count)]
+    next_sample = [start + 2.0 * i / count for i in range(count)]
+    sweeps = [0] * count
+    end = start + seconds
+
+    def read(timeout: float) -> None:
+        for key, _ in selector.select(timeout):
+            s = key.fileobj
+            while True:
+                try:
+                    reply = decode(s.recv(1 << 16))
+                except (BlockingIOError, ConnectionRefusedError):
+                    break
+                kind = reply.address if reply.address in replies else "other"
+                replies[kind] += 1
+                if reply.address == "/error" and len(errors) < 5:
+                    errors.append(" ".join(map(str, reply.args)))
+
+    while (now := time.monotonic()) < end:
+        for i, s in enumerate(socks):
+            if now >= next_sweep[i]:
+                t = abs(((sweeps[i] / (rate * 2.0)) % 2.0) - 1.0)  # 0 -> 1 -> 0 every 2 s
+                s.sendto(encode("/interpolate", float(t)), address)
+                sent["/interpolate"] += 1
+                sweeps[i] += 1
+                next_sweep[i] += period
+            if now >= next_sample[i]:
+                s.sendto(encode("/sample"), address)
+                sent["/sample"] += 1
+                next_sample[i] += 2.0
+        read(max(0.0, min(min(next_sweep), min(next_sample)) - time.monotonic()))
+    quiet = time.monotonic() + 2.0  # every reply still on its way
+    while time.monotonic() < quiet:
+        read(0.1)
+    for s in socks:
+        s.close()
+    return {"sent": sent, "replies": replies, "errors": errors}
+
+
+def class_load(models: list[str], clients: int, seconds: float, rate: float, folder: Path,
+               groups: int = 4) -> dict:  # fmt: skip
+    """A lab room: `clients` patches on one server pinned to one core, each sweeping
+    /interpolate `rate` times a second and sampling every 2 s, while a pinger times /ping."""
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
+    server_cpu, client_cpu = cpus[0], cpus[-1]
+    with ServeProcess(models, folder, "--workers", "1", cpu=server_cpu, verbose=True) as server:
+        udp = Udp(server.address, timeout=1.0)
+        before = settled_rss(server, udp)
+        host, port = server.address
+        per = -(-clients // groups)
+        procs = []
+        for g in range(groups):
+            n = min(per, clients - g * per)
+            if n <= 0:
+                break
+            procs.append(subprocess.Popen(
+                [sys.executable, __file__, "class-clients", host, str(port), str(g * per), str(n),
+                 str(seconds), str(rate), str(client_cpu)],
+                stdout=subprocess.PIPE, text=True,
+            ))  # fmt: skip
+        time.sleep(1.0)  # the clients store their slots, then sweep
+        pings, lost, peak = [], 0, before
+        end = time.monotonic() + seconds - 1.0
+        while time.monotonic() < end:
+            t0 = time.perf_counter()
+            reply = udp.ask("/ping")
+            if reply is None or reply.address != "/pong":
+                lost += 1
+            else:
+                pings.append(time.perf_counter() - t0)
+            peak = max(peak, server.rss()["VmRSS"])
+            time.sleep(0.05)
+        results = [json.loads(p.communicate(timeout=seconds + 120)[0]) for p in procs]
+        time.sleep(0.5)
+        after = server.rss()["VmRSS"]
+        normal = udp.ask("/ping") is not None and udp.ask("/sample").address == "/pattern"
+        udp.close()
+        server.stop()
+        log = server.log()
+        failures = log_failures(log)
+    sent = {k: sum(r["sent"][k] for r in results) for k in ("/interpolate", "/sample")}
+    replies = {k: sum(r["replies"][k] for r in results) for k in ("/pattern", "/error", "other")}
+    superseded = log.count("dropped a waiting /interpolate")
+    total = sum(sent.values())
+    ms = np.array(pings) * 1000 if pings else np.zeros(1)
+    return {
+        "clients": clients,
+        "seconds": seconds,
+        "interpolate_per_s_each": rate,
+        "server_cpu": server_cpu,
+        "requests_sent": total,
+        "sent_interpolate": sent["/interpolate"],
+        "sent_sample": sent["/sample"],
+        "answered": sum(replies.values()),
+        "error_replies": replies["/error"],
+        "first_errors": [e for r in results for e in r["errors"]][:5],
+        "superseded": superseded,  # the server's own count: a newer /interpolate replaced it
+        "unaccounted": total - sum(replies.values()) - superseded,
+        "pings": len(pings),
+        "pings_lost": lost,
+        "ping_ms_p50": round(float(np.median(ms)), 2),
+        "ping_ms_p99": round(float(np.percentile(ms, 99)), 2),
+        "ping_ms_worst": round(float(ms.max()), 2),
+        "rss_mb_before": round(before / 1024, 1),
+        "rss_mb_peak": round(peak / 1024, 1),
+        "rss_mb_after": round(after / 1024, 1),
+        "serves_normally_after": normal,
+        **failures,
+        "loadavg_1min": float(Path("/proc/loadavg").read_text().split()[0]),
+    }
+
+
 # ---------------------------------------------------------------------------- command line
 
 
@@ -803,6 +956,13 @@ def report(name: str, figures: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["class-clients"]:  # a group of a class's clients, started by `class`
+        host, port, first, count, seconds, rate, cpu = argv[1:]
+        result = class_clients(
+            (host, int(port)), int(first), int(count), float(seconds), float(rate), int(cpu)
+        )
+        print(json.dumps(result))
+        return 0
     if argv[:1] == ["flood-client"]:  # one flooding client, started by `flood`
         host, port, seconds, seed, z_dim, window = argv[1:]
         sent, received = flood_client(
@@ -811,12 +971,14 @@ def main(argv: list[str] | None = None) -> int:
         print(sent, received)
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=["fuzz", "flood", "faults", "security", "all"])
+    parser.add_argument("what", choices=["fuzz", "flood", "faults", "security", "class", "all"])
     parser.add_argument("--model", action="append", default=None, metavar="NAME_OR_PATH")
     parser.add_argument("--quick", action="store_true", help="the short version (tests)")
     parser.add_argument("--cases", type=int, default=None, help="fuzz cases (default 100000)")
     parser.add_argument("--seconds", type=float, default=None, help="flood time (default 30)")
-    parser.add_argument("--clients", type=int, default=4, help="flooding clients (default 4)")
+    parser.add_argument(
+        "--clients", type=int, default=None, help="flooding clients (default 4), class (32)"
+    )
     parser.add_argument("--seed", type=int, default=1, help="fuzz seed (default 1)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
@@ -829,14 +991,20 @@ def main(argv: list[str] | None = None) -> int:
     out: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="pdbridge-reliability-") as tmp:
         tmp = Path(tmp)
-        steps = ["fuzz", "flood", "faults", "security"] if args.what == "all" else [args.what]
+        steps = ["fuzz", "flood", "faults", "security", "class"]
+        steps = steps if args.what == "all" else [args.what]
         for step in steps:
             folder = tmp / step
             folder.mkdir()
             if step == "fuzz":
                 out[step] = fuzz(models, cases, args.seed, folder)
             elif step == "flood":
-                out[step] = flood(models, seconds, args.clients, folder)
+                out[step] = flood(models, seconds, args.clients or 4, folder)
+            elif step == "class":
+                out[step] = class_load(
+                    models, args.clients or 32,
+                    args.seconds or (4.0 if args.quick else 60.0), 60.0, folder,
+                )  # fmt: skip
             elif step == "faults":
                 out[step] = faults(models, folder, vanishing=60 if args.quick else 600)
             else:

@@ -1,4 +1,4 @@
-"""Short versions of scripts/reliability.py (fuzz, flood, faults, security) on tiny models.
+"""Short versions of scripts/reliability.py (fuzz, flood, faults, security, class) on tiny models.
 
 The full runs, with the shipped models and the figures of docs/reliability.md, are
 `python scripts/reliability.py all`. Here each check runs small but asserts the same promises:
@@ -69,6 +69,20 @@ def test_flood_keeps_pings_answered_memory_bounded_and_serves_after(models, tmp_
     assert figures["pings"] > 10 and figures["pings_lost"] == 0
     assert figures["serves_normally_after"]
     assert figures["tracebacks"] == 0
+    assert figures["rss_mb_after"] - figures["rss_mb_before"] < 30
+
+
+def test_a_class_of_clients_is_answered_or_superseded_and_pings_stay_quick(models, tmp_path):
+    """32 clients sweeping /interpolate at 60 a second and sampling every 2 s, for 4 s, on a
+    server pinned to one core (the full run: 60 s, `reliability.py class`)."""
+    figures = rel.class_load(models, clients=32, seconds=4.0, rate=60.0, folder=tmp_path)
+    assert figures["sent_interpolate"] > 32 * 60 * 2 and figures["sent_sample"] >= 32
+    # every request answered, or replaced by a newer /interpolate while it waited
+    assert figures["unaccounted"] == 0 and figures["error_replies"] == 0, figures
+    assert figures["superseded"] <= figures["sent_interpolate"]
+    assert figures["pings"] > 20 and figures["pings_lost"] == 0
+    assert figures["ping_ms_p50"] < 20  # p99 is the full run's figure: CI's machine is shared
+    assert figures["serves_normally_after"] and figures["tracebacks"] == 0
     assert figures["rss_mb_after"] - figures["rss_mb_before"] < 30
 
 

@@ -221,7 +221,10 @@ def within_window_spread(a: np.ndarray, what: str = "offsets") -> float:
 
 def within_window_spread_ratio(pred: np.ndarray, true: np.ndarray, what: str = "offsets") -> float:
     """`within_window_spread` of `pred` over that of `true` (1 = as varied inside a window)."""
-    return within_window_spread(pred, what) / within_window_spread(true, what)
+    real = within_window_spread(true, what)
+    if not real > 0:  # no real spread (a quantized, one-velocity performance): no ratio
+        return float("nan")
+    return within_window_spread(pred, what) / real
 
 
 def nearest_hamming(a: np.ndarray, b: np.ndarray, chunk: int = 512) -> np.ndarray:

@@ -9,6 +9,7 @@ MAX_CONTINUE_BARS = 64  # bars `continue` writes at once (a clip file)
 # A reply is one UDP datagram (at most 65,507 bytes): 8 bars of /pattern are 128 x 27 floats,
 # 13.8 KB, and leave room for the rest. /continue over OSC is limited to these.
 MAX_REPLY_BARS = 8
+MAX_MODELS = 16  # models one server holds at once, so /load cannot fill the memory
 
 # Patterns from files and options. 1024 bars of 4/4 are 34 minutes at 120 bpm (the longest Groove
 # MIDI Dataset performance is about 150 bars) and 16,384 steps, 1.8 MB as an array.

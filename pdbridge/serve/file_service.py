@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
+from pdbridge.core.limits import MAX_MODELS
 from pdbridge.core.paths import confine
 from pdbridge.core.pattern import Pattern
 from pdbridge.serve.requests import RequestError
 
-MAX_MODELS = 16  # models loaded at once, so /load cannot fill the memory
 MODEL_SUFFIXES = (".pt", ".pth")  # .pth: a course Groove Transformer file, imported as it loads
 MIDI_SUFFIXES = (".mid", ".midi")
 

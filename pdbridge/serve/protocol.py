@@ -23,7 +23,7 @@ import numpy as np
 
 from pdbridge import __version__
 from pdbridge.core.errors import PdbridgeError
-from pdbridge.core.limits import MAX_REPLY_BARS
+from pdbridge.core.limits import MAX_BPM, MAX_REPLY_BARS, MAX_TEMPERATURE, MIN_BPM
 from pdbridge.core.pattern import FEATURES
 from pdbridge.models.tasks import pattern_tasks
 from pdbridge.serve import requests as arg
@@ -39,7 +39,6 @@ PROTOCOL_VERSION = 1  # additions since 1.0 are listed in docs/protocol.md; noth
 LATEST_WINS = frozenset({"/decode", "/interpolate", "/morph"})
 # Requests that end in one decode of a latent: those of several clients share one model call.
 BATCHED = frozenset({"/decode", "/interpolate", "/morph"})
-MAX_TEMPERATURE = 10.0
 DEFAULT_EXPORT_BPM = 120.0
 
 
@@ -452,7 +451,7 @@ class Protocol:
         """Write this client's last pattern as a MIDI file into the export folder."""
         arg.count(message, (1, 2), "<file.mid> [bpm]")
         requested = arg.symbol(message, 0, "file name")
-        bpm = arg.number(message, 1, "bpm", 20.0, 400.0) if len(message) == 2 else DEFAULT_EXPORT_BPM
+        bpm = arg.number(message, 1, "bpm", MIN_BPM, MAX_BPM) if len(message) == 2 else DEFAULT_EXPORT_BPM
         if self.files.export_dir is None:
             raise RequestError("exporting is off on this server")
         if state.last_pattern is None:

@@ -36,7 +36,7 @@ fi
 stamp=.venv/.pdbridge-installed
 want=$(python -c "import hashlib; print(hashlib.sha256(open('pyproject.toml', 'rb').read() + open('setup.py', 'rb').read()).hexdigest())")
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] \
-  || ! has pdbridge pdbridge.shipped_models pythonosc mido numpy tqdm platformdirs pytest ruff importlinter build; then
-  pip install -q -e ".[dev]"
+  || ! has pdbridge pdbridge.shipped_models pythonosc mido numpy matplotlib tqdm platformdirs pytest ruff importlinter build; then
+  pip install -q -e ".[dev,train]"
   echo "$want" > "$stamp"
 fi

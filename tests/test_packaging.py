@@ -110,3 +110,16 @@ def test_train_export_without_a_file_goes_to_the_user_models_folder():
     assert args.export is True  # cli.train: places.user_models_dir() / "<run>.pt"
     args = parser.parse_args(["mlp_vae", "--data", str(REPO)])
     assert args.export is None
+
+
+def test_training_without_matplotlib_draws_no_curves_and_goes_on(tmp_path, monkeypatch, caplog):
+    """matplotlib is the 'train' extra: a wheel installed without it still trains."""
+    import sys
+
+    from pdbridge.train.trainer import plot_history
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    history = [{"epoch": 1, "train_loss": 1.0, "val_loss": 1.0, "val_hit_f1": 0.5}]
+    plot_history(history, tmp_path / "losses.png")
+    assert not (tmp_path / "losses.png").exists()
+    assert "pdbridge[train]" in caplog.text

@@ -330,8 +330,13 @@ def validate(
 
 
 def plot_history(history: list[dict[str, float]], path: Path, title: str = "") -> None:
-    """Loss curves (train and validation) and validation hit F1 per epoch, as a PNG."""
-    import matplotlib
+    """Loss curves (train and validation) and validation hit F1 per epoch, as a PNG (needs
+    matplotlib: `pip install 'pdbridge[train]'`; without it training runs and draws nothing)."""
+    try:
+        import matplotlib
+    except ImportError:
+        log.warning("no loss curves (%s): matplotlib is missing; pip install 'pdbridge[train]'", path)
+        return
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -207,3 +207,17 @@ def test_send_passes_arguments_after_the_pattern(models, tmp_path, capsys):
         assert "/pattern 48 steps" in capsys.readouterr().out
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    "argv, text",
+    [
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["nope"], "invalid choice: 'nope'"),
+        (["convert"], "the following arguments are required: input, output"),
+    ],
+)
+def test_top_level_mistakes_are_one_line_usage_errors(argv, text, capsys):
+    assert main(argv) == ExitCode.USAGE
+    err = capsys.readouterr()
+    assert err.out == "" and text in err.err and len(err.err.strip().splitlines()) == 1, err

@@ -85,6 +85,12 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     if args.command is None:
+        if rest:  # `pdbridge --bogus`: an option no command was named for
+            print(
+                f"pdbridge: error: unrecognized arguments: {' '.join(rest)} (see pdbridge --help)",
+                file=sys.stderr,
+            )
+            return ExitCode.USAGE
         parser.print_help()
         return ExitCode.OK
     module_name, help_text = COMMANDS[args.command]

@@ -205,13 +205,14 @@ def world(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def _stub_long_work(monkeypatch):
+def _stub_long_work(monkeypatch, world):
     """Training, benchmarking and serving would run for minutes or forever once their checks
     pass: they stop with `ReachedWork` instead. Everything before them runs for real."""
     import pdbridge.cli.bench
     import pdbridge.cli.serve
     import pdbridge.cli.train
 
+    monkeypatch.chdir(world["root"])  # relative names land in the test's folder
     monkeypatch.setattr(pdbridge.cli.train, "train", _reached)
     monkeypatch.setattr(pdbridge.cli.bench, "run_bench", _reached)
     monkeypatch.setattr(pdbridge.cli.serve, "build_protocol", _reached)
@@ -266,6 +267,12 @@ def _path_values(world, dest: str, command: str, valid: bool) -> st.SearchStrate
         if valid:
             return st.sampled_from([str(world["data"]), str(world["root"] / "validation_only")])
         return st.sampled_from([str(pool["beat.mid"]), "/nonexistent", "", "n" * 300])
+    if getattr(action_type(world, command, dest), "__name__", "") == "writable_dir" and dest not in (
+        "cache_dir", "export_dir"
+    ):  # any folder a command writes into: a fresh one in the test's own folder, never "/"
+        if valid:
+            return st.integers(0, 10**9).map(lambda n: str(world["out"] / f"d{n}"))
+        return st.sampled_from(["/proc/nope", str(pool["beat.mid"]), "n" * 300])
     if dest in ("cache_dir", "export_dir"):
         if valid:
             return st.just(str(world["root"] / "cache"))
@@ -274,7 +281,14 @@ def _path_values(world, dest: str, command: str, valid: bool) -> st.SearchStrate
         return st.sampled_from([str(pool[k]) for k in ("beat.mid", "beat.json", "tempo_map.mid")])
     if valid and dest == "file":
         return st.sampled_from([str(pool["tiny.pt"])])
-    return st.sampled_from([str(p) for p in pool.values()] + ["", "/", "n" * 300])
+    # anything else names a file to read: never "/" or another place outside the test's folder
+    # (a command that writes there would write into the machine's root)
+    return st.sampled_from([str(p) for p in pool.values()] + ["", "n" * 300])
+
+
+def action_type(world, command: str, dest: str):
+    """The argparse type of `dest` in `command`'s parser."""
+    return next((a.type for a in command_parser(command)._actions if a.dest == dest), None)
 
 
 def _value(world, command: str, action, valid: bool) -> st.SearchStrategy[str]:
@@ -395,6 +409,7 @@ def check_run(argv: list[str], world) -> tuple[int | None, str]:
     outputs = [p for p in _outputs(argv, world) if not _exists(p)]
     err, out = io.StringIO(), io.StringIO()
     code: int | None
+    started = time.monotonic()
     try:
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
             code = main(list(argv))
@@ -404,6 +419,7 @@ def check_run(argv: list[str], world) -> tuple[int | None, str]:
         code = e.code if isinstance(e.code, int) else 2
         assert code == 0, (argv, err.getvalue())
     text = err.getvalue()
+    assert time.monotonic() - started < TIME_LIMIT_S, (argv, "took too long")
     assert "Traceback" not in text, (argv, text)
     if code is None:
         return code, text

@@ -642,7 +642,7 @@ def faults(models: list[str], folder: Path, vanishing: int = 300) -> dict:
 
 def vanishing_clients(server, count: int) -> dict:
     """Clients that send a sweep and close at once (replies bounce as ICMP port unreachable)."""
-    z_dim = server.protocol._infos[0].z_dim
+    z_dim = server.protocol.catalog.infos[0].z_dim
     zs = np.random.default_rng(0).standard_normal((20, z_dim)).astype(np.float32)
     sweep = [encode("/sample")] + [encode("/decode", z) for z in zs] + [encode("/ping")] * 10
     rounds = []

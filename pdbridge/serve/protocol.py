@@ -27,6 +27,8 @@ from pdbridge.core.limits import MAX_BPM, MAX_REPLY_BARS, MAX_TEMPERATURE, MIN_B
 from pdbridge.core.pattern import FEATURES
 from pdbridge.models.tasks import pattern_tasks
 from pdbridge.serve import requests as arg
+from pdbridge.serve import settings
+from pdbridge.serve.catalog import Catalog
 from pdbridge.serve.client_state import Clients, ClientState, Slot
 from pdbridge.serve.file_service import FileService, LoadModel
 from pdbridge.serve.osc_codec import Message, encode
@@ -40,6 +42,7 @@ LATEST_WINS = frozenset({"/decode", "/interpolate", "/morph"})
 # Requests that end in one decode of a latent: those of several clients share one model call.
 BATCHED = frozenset({"/decode", "/interpolate", "/morph"})
 DEFAULT_EXPORT_BPM = 120.0
+CATALOG_REQUESTS = ("/style", "/styles", "/models", "/model", "/drumifier")
 
 
 class EngineAPI(Interface):
@@ -80,7 +83,7 @@ class Protocol:
         self.engine = engine
         self.controls_type = controls_type
         self.files = FileService(load_model, model_dirs, export_dir)
-        self._infos = list(engine.models())  # fixed once loaded; asked on every request
+        self.catalog = Catalog(engine.models())  # replaced when /load changes the engine
         self.clients = Clients(max_clients)
         self._handlers: dict[str, Handler] = {
             "/ping": self._ping,
@@ -93,17 +96,9 @@ class Protocol:
             # one handler for every pattern task (humanize, drumify, infill: their records)
             **{t.request: functools.partial(self._pattern_task, t.name) for t in pattern_tasks()},
             "/continue": self._continue,
-            "/temperature": self._temperature,
-            "/seed": self._seed,
-            "/threshold": self._threshold,
-            "/density": self._density,
-            "/busyness": self._busyness,
-            "/style": self._style,
-            "/styles": self._styles,
-            "/models": self._models,
-            "/model": self._model,
-            "/drumifier": self._drumifier,
-            "/reset": self._reset,
+            **settings.HANDLERS,  # this client's settings only
+            # the loaded models and the client's choice among them: asked of the current catalog
+            **{address: self._in_catalog(address) for address in CATALOG_REQUESTS},
             "/load": self._load,
             "/export": self._export,
         }
@@ -169,19 +164,19 @@ class Protocol:
 
     # -- helpers
 
+    def _in_catalog(self, address: str) -> Handler:
+        method = address[1:]  # /style -> Catalog.style
+
+        def handler(state: ClientState, message: Message) -> bytes:
+            return getattr(self.catalog, method)(state, message)
+
+        return handler
+
     def _controls(self, state: ClientState, **override: object) -> object:
         return state.controls_for(self.controls_type, **override)
 
     def _info(self, state: ClientState, name: str | None = None) -> object:
-        """ModelInfo for `name`, else the client's model, else the engine's default VAE."""
-        name = name if name is not None else state.model
-        for info in self._infos:
-            if (info.name == name) if name is not None else (info.task == "vae"):
-                return info
-        if name is None:
-            raise RequestError("no VAE model loaded (sample/encode/decode need one)")
-        names = " ".join(m.name for m in self._infos)
-        raise RequestError(f"no model named {name}; loaded: {names}")
+        return self.catalog.info(state, name)
 
     def _pattern_reply(self, state: ClientState, pattern: np.ndarray) -> bytes:
         pattern = np.asarray(pattern, np.float32)
@@ -305,145 +300,19 @@ class Protocol:
         out = self.engine.continue_(pattern, bars, self._controls(state))
         return self._pattern_reply(state, out)
 
-    # -- settings
-
-    def _temperature(self, state: ClientState, message: Message) -> bytes:
-        arg.count(message, (1,), "<temperature>")
-        state.temperature = arg.number(message, 0, "temperature", 0.0, MAX_TEMPERATURE)
-        state.changed()
-        return encode("/ok", "temperature", state.temperature)
-
-    def _seed(self, state: ClientState, message: Message) -> bytes:
-        arg.count(message, (1,), "<seed> (-1 for random)")
-        state.seed = arg.seed(arg.number(message, 0, "seed", -1, arg.MAX_SEED))
-        state.changed()
-        return encode("/ok", "seed", -1 if state.seed is None else state.seed)
-
-    def _set_threshold(self, state: ClientState, message: Message, density: bool) -> bytes:
-        voice, value = arg.voice_and_value(message)
-        threshold = 1.0 - value if density else value
-        state.changed()
-        if voice is None:
-            state.thresholds[:] = threshold
-            return encode("/ok", message.address[1:], value)
-        state.thresholds[voice] = threshold
-        return encode("/ok", message.address[1:], voice, value)
-
-    def _threshold(self, state: ClientState, message: Message) -> bytes:
-        return self._set_threshold(state, message, density=False)
-
-    def _density(self, state: ClientState, message: Message) -> bytes:
-        return self._set_threshold(state, message, density=True)
-
-    def _style(self, state: ClientState, message: Message) -> bytes:
-        arg.count(message, (1,), "<style name> (or none)")
-        if message.tags[0] != "s":
-            raise RequestError("style must be a name (a symbol), e.g. /style funk")
-        name = str(message.args[0])
-        if name == "none":
-            state.style = None
-        else:
-            styles = list(self._info(state).styles)
-            if name not in styles:
-                known = " ".join(styles) if styles else "none (this model has no styles)"
-                raise RequestError(f"unknown style {name}; styles: {known}")
-            state.style = name
-        state.changed()
-        return encode("/ok", "style", name)
-
-    def _styles(self, state: ClientState, message: Message) -> bytes:
-        arg.count(message, (0,), "no arguments")
-        styles = list(self._info(state).styles)
-        return encode("/styles", len(styles), *styles)
-
-    def _busyness(self, state: ClientState, message: Message) -> bytes:
-        """How busy a density model's beat is: 0 (1 hit) .. 1 (75 hits), or -1: as busy as the
-        pattern sent. Not the per-voice /density, which moves the hit thresholds."""
-        arg.count(message, (1,), "<busyness 0..1> (or -1: the pattern's own)")
-        value = arg.number(message, 0, "busyness", -1.0, 1.0)
-        if -1.0 < value < 0.0:
-            raise RequestError(f"busyness {value:g} must be 0..1, or -1 for the pattern's own")
-        state.busyness = None if value < 0 else value
-        state.changed()
-        return encode("/ok", "busyness", -1.0 if state.busyness is None else state.busyness)
-
-    def _models(self, state: ClientState, message: Message) -> bytes:
-        """`/models`: the names; `/models kinds`: name, kind and task of each."""
-        arg.count(message, (0, 1), "no arguments, or kinds")
-        if len(message) == 0:
-            names = [m.name for m in self._infos]
-            return encode("/models", len(names), *names)
-        if arg.symbol(message, 0, "the argument") != "kinds":
-            raise RequestError("expects no arguments, or kinds")
-        triples = [v for m in self._infos for v in (m.name, m.kind, m.task)]
-        return encode("/models", len(self._infos), *triples)
-
-    def _model(self, state: ClientState, message: Message) -> bytes:
-        arg.count(message, (0, 1), "[model name]")
-        if len(message) == 1:
-            if message.tags[0] != "s":
-                raise RequestError("model must be a name (a symbol), e.g. /model default")
-            info = self._info(state, str(message.args[0]))
-            if not getattr(info, "latent", info.task == "vae"):
-                raise RequestError(
-                    f"model {info.name} does {info.task}; sample/encode/decode need a vae model"
-                )
-            if info.name != state.model:
-                state.model = info.name
-                state.style = None  # styles belong to a model
-                state.changed()
-        info = self._info(state)
-        return encode("/model", info.name, info.task, int(info.z_dim), int(info.steps))
-
-    def _drumifier(self, state: ClientState, message: Message) -> bytes:
-        """Which model answers this client's /drumify: `/drumifier NAME`, `/drumifier next` (the
-        next drumify model, in load order), `/drumifier default` (the first loaded); without an
-        argument, just report. Replies `/ok drumifier <name>`."""
-        arg.count(message, (0, 1), "[model name, next or default]")
-        models = [m.name for m in self._infos if getattr(m, "job", m.task) == "drumify"]
-        if not models:
-            raise RequestError("no drumify model loaded")
-        chosen = state.task_models.get("drumify")
-        current = chosen if chosen in models else self._default_drumifier(models)
-        if len(message) == 1:
-            name = arg.symbol(message, 0, "model")
-            if name == "next":
-                name = models[(models.index(current) + 1) % len(models)]
-            elif name == "default":
-                name = self._default_drumifier(models)
-            elif name not in models:
-                if name in {m.name for m in self._infos}:
-                    raise RequestError(f"model {name} does not drumify; drumify models: "
-                                       f"{' '.join(models)}")  # fmt: skip
-                raise RequestError(f"no model named {name}; drumify models: {' '.join(models)}")
-            state.task_models["drumify"] = current = name
-            state.changed()
-        return encode("/ok", "drumifier", current)
-
-    def _default_drumifier(self, models: list[str]) -> str:
-        """The model the engine picks when a client chooses none: the first of task drumify
-        (ours), else the first that serves it."""
-        own = [m.name for m in self._infos if m.task == "drumify"]
-        return own[0] if own else models[0]
-
-    def _reset(self, state: ClientState, message: Message) -> bytes:
-        arg.count(message, (0,), "no arguments")
-        state.reset()
-        return encode("/ok", "reset")
-
     # -- files
 
     def _load(self, state: ClientState, message: Message) -> bytes:
         """Load a checkpoint from an allowed models folder; a bad file leaves everything as is."""
         arg.count(message, (1,), "<model file> (e.g. /load mine or /load my_run/best.pt)")
         requested = arg.symbol(message, 0, "model file")
-        loaded = {m.name for m in self._infos}
+        loaded = set(self.catalog.names)
         engine, name, path = self.files.load(self.engine, requested, loaded)
         if engine is not self.engine:
             # Engine first: a request that sees the new model list finds the model in it.
             self.engine = engine
-            self._infos = list(engine.models())
-        task = next(m.task for m in self._infos if m.name == name)
+            self.catalog = Catalog(engine.models())
+        task = self.catalog.task_of(name)
         log.info("loaded model %s (%s) from %s", name, task, path)
         return encode("/ok", "load", name, task)
 

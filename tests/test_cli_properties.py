@@ -281,6 +281,9 @@ def _path_values(world, dest: str, command: str, valid: bool) -> st.SearchStrate
         return st.sampled_from([str(pool[k]) for k in ("beat.mid", "beat.json", "tempo_map.mid")])
     if valid and dest == "file":
         return st.sampled_from([str(pool["tiny.pt"])])
+    if dest == "file":  # a command's one input: the names most likely to go wrong, often
+        return st.sampled_from(["n" * 300 + ".pth", str(pool["missing.mid"]), str(pool["folder.mid"]),
+                                str(pool["random.pth"]), str(pool["truncated.pt"]), ""])  # fmt: skip
     # anything else names a file to read: never "/" or another place outside the test's folder
     # (a command that writes there would write into the machine's root)
     return st.sampled_from([str(p) for p in pool.values()] + ["", "n" * 300])
@@ -316,7 +319,7 @@ def _value(world, command: str, action, valid: bool) -> st.SearchStrategy[str]:
             return st.just(str(pool["tiny.pt"]))
         return st.sampled_from(
             [str(pool["truncated.pt"]), str(pool["random.pt"]), str(pool["missing.mid"]),
-             "no_such_model", "mlp_vae", str(pool["config.json"])]
+             "no_such_model", "mlp_vae", str(pool["config.json"]), "n" * 300 + ".pt", "n" * 300]
         )  # fmt: skip
     if getattr(kind, "__name__", "") in ("file", "input_dir", "writable_dir") or dest in (
         "input", "file", "output", "out", "dir", "data", "export", "pattern"

@@ -113,6 +113,12 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `pdbridge dataset DIR | head`: the reader left, nothing is wrong
         sys.stderr.close()
         return ExitCode.OK
+    except OSError as e:  # a file the system refuses (name too long, no permission, disk full)
+        name = str(e.filename or "")
+        name = name if len(name) <= 120 else f"{name[:100]}...{name[-16:]}"
+        where = f"{name}: " if name else ""
+        print(f"pdbridge {args.command}: error: {where}{e.strerror or e}", file=sys.stderr)
+        return ExitCode.ERROR
 
 
 if __name__ == "__main__":

@@ -16,8 +16,9 @@ MAX_MODELS = 16  # models one server holds at once, so /load cannot fill the mem
 MAX_PATTERN_BARS = 1024
 MAX_SAMPLE_BARS = MAX_PATTERN_BARS  # `pdbridge sample --bars`
 # File sizes read before parsing. The largest dataset MIDI file is 155 KB; mido keeps every event
-# as a Python object (about 500 bytes each), so 2 MiB of dense events stay under 400 MB.
-MAX_MIDI_BYTES = 2 * 1024 * 1024
+# as a Python object: 2 MiB of dense events (700,000 notes) took 15 s and 705 MB of address space
+# to convert, 1 MiB takes half that.
+MAX_MIDI_BYTES = 1024 * 1024
 # A 1024-bar pattern written by pdbridge is about 4.5 MB of JSON.
 MAX_JSON_BYTES = 8 * 1024 * 1024
 # A pattern is nested 3 deep ({"hits": {"kick": [...]}}), a training config about 4. Python's

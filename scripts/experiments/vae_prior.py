@@ -88,7 +88,7 @@ def neighbours(mu: np.ndarray, m: int) -> np.ndarray:
     return np.argsort(d, 1)[:, :m]
 
 
-def sample(ckpt, comps, n, seed, temperature=1.0, mix=0.0, m=8):
+def sample(ckpt, comps, n, seed, temperature=1.0, mix=0.0, m=8, bias=None):
     """Pick a component k; with `mix` > 0, move towards one of its m nearest components by a
     uniform fraction of up to `mix`; add the component's noise."""
     rng = np.random.default_rng(seed)
@@ -109,8 +109,21 @@ def sample(ckpt, comps, n, seed, temperature=1.0, mix=0.0, m=8):
         z = z + rng.uniform(0, mix, (n, 1)).astype(np.float32) * (mu[j] - mu[k])
     with torch.no_grad():
         logits, vel, off = (o.numpy() for o in ckpt.model.decode(torch.from_numpy(z)))
+    if bias is not None:
+        logits = logits + bias
     hits = draw_hits(logits, np.full(NUM_VOICES, 0.5), temperature, rng)
     return clean_array(np.concatenate([hits, vel, off], -1))
+
+
+def calibrate(ckpt, comps, train_x, mix=0.0, m=8, rounds=3):
+    """Per-voice logit shifts so that samples hit each voice as often as the training data."""
+    want = (train_x[..., :NUM_VOICES] >= 0.5).mean((0, 1))
+    bias = np.zeros(NUM_VOICES, np.float32)
+    for r in range(rounds):
+        smp = sample(ckpt, comps, 2000, 100 + r, mix=mix, m=m, bias=bias)
+        got = (smp[..., :NUM_VOICES] >= 0.5).mean((0, 1))
+        bias += np.log(np.maximum(want, 1e-4) / np.maximum(got, 1e-4)).astype(np.float32)
+    return bias
 
 
 def main() -> None:
@@ -121,6 +134,7 @@ def main() -> None:
     p.add_argument("--sets", type=int, default=3)
     p.add_argument("--mix", type=float, nargs="+", default=[0.0])
     p.add_argument("--neighbours", type=int, default=8)
+    p.add_argument("--calibrate", action="store_true", help="per-voice hit-rate calibration")
     p.add_argument("--clusters", type=int, default=0, help="k-means components (0: windows)")
     p.add_argument("--full", action="store_true", help="noise along the latents' principal axes")
     p.add_argument("--write", action="store_true")
@@ -138,8 +152,11 @@ def main() -> None:
     for s, mix in [(s, mix) for s in a.scales for mix in a.mix]:
         comps = prior(train_mu, s, full=a.full, clusters=a.clusters)
         rows = []
+        bias = calibrate(ckpt, comps, tr.x, mix, a.neighbours) if a.calibrate else None
+        if bias is not None:
+            print("bias", np.round(bias, 2).tolist())
         for seed in range(a.sets):
-            smp = sample(ckpt, comps, 1000, seed, mix=mix, m=a.neighbours)
+            smp = sample(ckpt, comps, 1000, seed, mix=mix, m=a.neighbours, bias=bias)
             ov, per = metrics.feature_overlap(smp, va.x)
             rows.append(
                 (ov, *metrics.min_feature_overlap(per), metrics.novelty_ratio(smp, tr.x, va.x),

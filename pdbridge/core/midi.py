@@ -139,6 +139,94 @@ def _bpm(path: Path, tempo: int) -> float:
     return bpm
 
 
+@dataclass
+class _Scan:
+    """What one pass over a file's merged track found."""
+
+    onsets: list[tuple[int, int, int]] = field(default_factory=list)  # (tick, voice, velocity)
+    other_channels: set[int] = field(default_factory=set)
+    unmapped: int = 0
+    tempo_map: list[tuple[int, int]] = field(default_factory=list)  # (tick, us per quarter)
+    meters: list[tuple[int, int]] = field(default_factory=list)
+    start_tick: int = 0
+
+
+def _scan(track: list, voice_of: dict[int, int], channel: int | None) -> _Scan:
+    found = _Scan()
+    tick = 0
+    for msg in track:
+        tick += msg.time
+        if msg.type == "set_tempo":
+            if not found.tempo_map or msg.tempo != found.tempo_map[-1][1]:
+                found.tempo_map.append((tick, msg.tempo))
+        elif msg.type == "time_signature":
+            if not found.meters or (msg.numerator, msg.denominator) != found.meters[-1]:
+                found.meters.append((msg.numerator, msg.denominator))
+        elif msg.type == "marker" and msg.text == START_MARKER:
+            found.start_tick = tick
+        elif msg.type == "note_on" and msg.velocity > 0:
+            if channel is not None and msg.channel != channel:
+                found.other_channels.add(msg.channel)
+                continue
+            voice = voice_of.get(msg.note)
+            if voice is None:
+                found.unmapped += 1
+                continue
+            found.onsets.append((tick, voice, msg.velocity))
+    return found
+
+
+def _no_drums(path: Path, found: _Scan, channel: int | None) -> BadInputError:
+    """Why a file gave no drum notes, as precisely as it can be said."""
+    if found.other_channels:
+        chans = ", ".join(str(c + 1) for c in sorted(found.other_channels))
+        return WrongChannelError(
+            f"{path}: no drum notes on MIDI channel {channel + 1} (notes on channel {chans})"
+        )
+    if found.unmapped:
+        return BadInputError(f"{path}: no note matches a drum voice ({found.unmapped} unmapped notes)")
+    return BadInputError(f"{path}: no drum notes")
+
+
+def _grid_steps(path: Path, positions: list[tuple[float, int, int]], bars: int | None) -> int:
+    """Steps of the pattern: `bars` whole bars, or up to the bar of the last onset (limited)."""
+    if bars:
+        if not 1 <= bars <= limits.MAX_PATTERN_BARS:
+            raise BadInputError(f"bars {bars} out of range 1..{limits.MAX_PATTERN_BARS}")
+        return bars * STEPS_PER_BAR
+    steps_needed = max(math.floor(p + 0.5) for p, _, _ in positions) + 1
+    if steps_needed > limits.MAX_PATTERN_BARS * STEPS_PER_BAR:
+        raise BadInputError(
+            f"{path}: its notes span {math.ceil(steps_needed / STEPS_PER_BAR):,} bars; a "
+            f"pattern may have at most {limits.MAX_PATTERN_BARS} (limits.MAX_PATTERN_BARS)"
+        )
+    return max(1, math.ceil(steps_needed / STEPS_PER_BAR)) * STEPS_PER_BAR
+
+
+def _place(positions: list[tuple[float, int, int]], steps: int) -> tuple:
+    """Each onset at its nearest sixteenth (the loudest wins a cell): (hits, velocities,
+    offsets, kept, collisions, past_end)."""
+    hits = np.zeros((steps, NUM_VOICES), np.float32)
+    vels = np.zeros_like(hits)
+    offs = np.zeros_like(hits)
+    kept = collisions = past_end = 0
+    for pos, voice, vel in positions:
+        step = math.floor(pos + 0.5)  # nearest sixteenth; exactly half-way goes late
+        if step < 0 or step >= steps:
+            past_end += 1  # before the grid's start or after its end: nowhere to put it
+            continue
+        if hits[step, voice]:
+            collisions += 1
+            if vel / 127.0 <= vels[step, voice]:
+                continue
+        else:
+            kept += 1
+        hits[step, voice] = 1.0
+        vels[step, voice] = vel / 127.0
+        offs[step, voice] = pos - step
+    return hits, vels, offs, kept, collisions, past_end
+
+
 def read_midi(
     path: str | Path,
     drum_map: DrumMap | None = None,
@@ -157,101 +245,32 @@ def read_midi(
         raise BadInputError(f"{path}: MIDI type 2 (independent sequences) is not supported")
     track = mido.merge_tracks(mid.tracks)  # absolute order across tracks, delta times kept
     step_ticks = mid.ticks_per_beat / 4.0
-
-    voice_of = drum_map.voice_of_pitch()
-    onsets: list[tuple[float, int, int]] = []  # (tick, voice, velocity)
-    other_channels: set[int] = set()
-    unmapped = 0
-    tempo_map: list[tuple[int, int]] = []  # (tick, microseconds per quarter), each change
-    meters: list[tuple[int, int]] = []
-    start_tick = 0
-    tick = 0
-    for msg in track:
-        tick += msg.time
-        if msg.type == "set_tempo":
-            if not tempo_map or msg.tempo != tempo_map[-1][1]:
-                tempo_map.append((tick, msg.tempo))
-        elif msg.type == "time_signature":
-            if not meters or (msg.numerator, msg.denominator) != meters[-1]:
-                meters.append((msg.numerator, msg.denominator))
-        elif msg.type == "marker" and msg.text == START_MARKER:
-            start_tick = tick
-        elif msg.type == "note_on" and msg.velocity > 0:
-            if channel is not None and msg.channel != channel:
-                other_channels.add(msg.channel)
-                continue
-            voice = voice_of.get(msg.note)
-            if voice is None:
-                unmapped += 1
-                continue
-            onsets.append((tick, voice, msg.velocity))
-
-    if not onsets:
-        if other_channels:
-            chans = ", ".join(str(c + 1) for c in sorted(other_channels))
-            raise WrongChannelError(
-                f"{path}: no drum notes on MIDI channel {channel + 1} (notes on channel {chans})"
-            )
-        if unmapped:
-            raise BadInputError(f"{path}: no note matches a drum voice ({unmapped} unmapped notes)")
-        raise BadInputError(f"{path}: no drum notes")
+    found = _scan(track, drum_map.voice_of_pitch(), channel)
+    if not found.onsets:
+        raise _no_drums(path, found, channel)
 
     # The tempo where the grid starts: MIDI's default 120 bpm until the first set_tempo.
+    tempo_map = found.tempo_map
     if tempo_map and tempo_map[0][0] > 0 and tempo_map[0][1] != 500_000:
         tempo_map.insert(0, (0, 500_000))
     tempo = 500_000
     for t, value in tempo_map:
-        if t <= start_tick:
+        if t <= found.start_tick:
             tempo = value
     bpm = _bpm(path, tempo)
-    tempos = [_bpm(path, value) for _, value in tempo_map] or [bpm]
-    time_signature = meters[0] if meters else (4, 4)
 
-    positions = [((t - start_tick) / step_ticks, v, vel) for t, v, vel in onsets]
-    most = limits.MAX_PATTERN_BARS * STEPS_PER_BAR
-    if bars:
-        if not 1 <= bars <= limits.MAX_PATTERN_BARS:
-            raise BadInputError(f"bars {bars} out of range 1..{limits.MAX_PATTERN_BARS}")
-        steps = bars * STEPS_PER_BAR
-    else:
-        steps_needed = max(math.floor(p + 0.5) for p, _, _ in positions) + 1
-        if steps_needed > most:
-            raise BadInputError(
-                f"{path}: its notes span {math.ceil(steps_needed / STEPS_PER_BAR):,} bars; a "
-                f"pattern may have at most {limits.MAX_PATTERN_BARS} (limits.MAX_PATTERN_BARS)"
-            )
-        steps = max(1, math.ceil(steps_needed / STEPS_PER_BAR)) * STEPS_PER_BAR
-    hits = np.zeros((steps, NUM_VOICES), np.float32)
-    vels = np.zeros_like(hits)
-    offs = np.zeros_like(hits)
-    kept = collisions = past_end = 0
-    for pos, voice, vel in positions:
-        step = math.floor(pos + 0.5)  # nearest sixteenth; exactly half-way goes late
-        if step < 0:
-            past_end += 1  # more than half a step before the grid's start: nowhere to put it
-            continue
-        if step >= steps:
-            past_end += 1
-            continue
-        if hits[step, voice]:
-            collisions += 1
-            if vel / 127.0 <= vels[step, voice]:
-                continue
-        else:
-            kept += 1
-        hits[step, voice] = 1.0
-        vels[step, voice] = vel / 127.0
-        offs[step, voice] = pos - step
+    positions = [((t - found.start_tick) / step_ticks, v, vel) for t, v, vel in found.onsets]
+    hits, vels, offs, kept, collisions, past_end = _place(positions, _grid_steps(path, positions, bars))
     return MidiDrums(
         pattern=Pattern(hits, vels, offs, bpm=bpm),
-        time_signature=time_signature,
+        time_signature=found.meters[0] if found.meters else (4, 4),
         onsets=kept + collisions,
         collisions=collisions,
-        unmapped=unmapped,
+        unmapped=found.unmapped,
         past_end=past_end,
         tempo_changes=max(0, len(tempo_map) - 1),
-        tempos=tempos,
-        meters=meters or [(4, 4)],
+        tempos=[_bpm(path, value) for _, value in tempo_map] or [bpm],
+        meters=found.meters or [(4, 4)],
     )
 
 

@@ -431,51 +431,68 @@ def config_from_params(params: Mapping[str, Any], state_dict: Mapping[str, Any])
     for name in ("embedding_size_src", "embedding_size_tgt"):
         if params.get(name, FEATURES) != FEATURES:
             raise ModelLayoutError(f"'params' {name!r} is {params[name]!r}, not {FEATURES}")
-    if kind == "mgt":
-        c: GTConfig = GrooveTransformerConfig(
-            d_model=_int_param(params, "d_model"),
-            nhead=_int_param(params, "nhead"),
-            dim_feedforward=_int_param(params, "dim_feedforward"),
-            num_encoder_layers=_int_param(params, "num_encoder_layers"),
-            dropout=_float_param(params, "dropout", 0.1),
-            steps=_int_param(params, "max_len"),
+    c, widths, stacks = _mgt_config(params) if kind == "mgt" else _density_config(params)
+    _check_sizes(state_dict, widths, stacks)
+    return c
+
+
+# (config, {state-dict key: the shape the params imply}, [(layer prefix, layers, width, heads)])
+_Sized = tuple[GTConfig, dict[str, tuple[int, ...]], list[tuple[str, int, int, int]]]
+
+
+def _mgt_config(params: Mapping[str, Any]) -> _Sized:
+    c = GrooveTransformerConfig(
+        d_model=_int_param(params, "d_model"),
+        nhead=_int_param(params, "nhead"),
+        dim_feedforward=_int_param(params, "dim_feedforward"),
+        num_encoder_layers=_int_param(params, "num_encoder_layers"),
+        dropout=_float_param(params, "dropout", 0.1),
+        steps=_int_param(params, "max_len"),
+    )
+    widths = {"InputLayerEncoder.Linear.weight": (c.d_model, FEATURES)}
+    stacks = [("Encoder.Encoder.layers", c.num_encoder_layers, c.d_model, c.nhead)]
+    return c, widths, stacks
+
+
+def _density_config(params: Mapping[str, Any]) -> _Sized:
+    o_activation = params.get("o_activation")
+    if o_activation not in ("sigmoid", "tanh"):
+        raise ModelLayoutError(
+            f"'params' 'o_activation' is {o_activation!r}, not 'sigmoid' or 'tanh'"
         )
-        stacks = [("Encoder.Encoder.layers", c.num_encoder_layers, c.d_model, c.nhead)]
-        widths = {"InputLayerEncoder.Linear.weight": (c.d_model, FEATURES)}
-    else:
-        o_activation = params.get("o_activation")
-        if o_activation not in ("sigmoid", "tanh"):
-            raise ModelLayoutError(
-                f"'params' 'o_activation' is {o_activation!r}, not 'sigmoid' or 'tanh'"
-            )
-        steps = _int_param(params, "max_len_enc")
-        if _int_param(params, "max_len_dec") != steps:
-            raise ModelLayoutError(
-                f"'params' max_len_enc {steps} and max_len_dec {params['max_len_dec']} differ"
-            )
-        c = DensityVAEConfig(
-            d_model_enc=_int_param(params, "d_model_enc"),
-            d_model_dec=_int_param(params, "d_model_dec"),
-            nhead_enc=_int_param(params, "nhead_enc"),
-            nhead_dec=_int_param(params, "nhead_dec"),
-            dim_feedforward_enc=_int_param(params, "dim_feedforward_enc"),
-            dim_feedforward_dec=_int_param(params, "dim_feedforward_dec"),
-            num_encoder_layers=_int_param(params, "num_encoder_layers"),
-            num_decoder_layers=_int_param(params, "num_decoder_layers"),
-            latent_dim=_int_param(params, "latent_dim"),
-            o_activation=o_activation,
-            dropout=_float_param(params, "dropout", 0.2),
-            steps=steps,
+    steps = _int_param(params, "max_len_enc")
+    if _int_param(params, "max_len_dec") != steps:
+        raise ModelLayoutError(
+            f"'params' max_len_enc {steps} and max_len_dec {params['max_len_dec']} differ"
         )
-        stacks = [
-            ("Encoder.Encoder.layers", c.num_encoder_layers, c.d_model_enc, c.nhead_enc),
-            ("Decoder.Decoder.Encoder.layers", c.num_decoder_layers, c.d_model_dec, c.nhead_dec),
-        ]
-        widths = {
-            "InputLayerEncoder.Linear.weight": (c.d_model_enc, FEATURES + 1),
-            "LatentEncoder.fc_mu.weight": (c.latent_dim, c.steps * c.d_model_enc),
-            "Decoder.DecoderInput.updims.weight": (c.steps * c.d_model_dec, c.latent_dim),
-        }
+    c = DensityVAEConfig(
+        d_model_enc=_int_param(params, "d_model_enc"),
+        d_model_dec=_int_param(params, "d_model_dec"),
+        nhead_enc=_int_param(params, "nhead_enc"),
+        nhead_dec=_int_param(params, "nhead_dec"),
+        dim_feedforward_enc=_int_param(params, "dim_feedforward_enc"),
+        dim_feedforward_dec=_int_param(params, "dim_feedforward_dec"),
+        num_encoder_layers=_int_param(params, "num_encoder_layers"),
+        num_decoder_layers=_int_param(params, "num_decoder_layers"),
+        latent_dim=_int_param(params, "latent_dim"),
+        o_activation=o_activation,
+        dropout=_float_param(params, "dropout", 0.2),
+        steps=steps,
+    )
+    widths = {
+        "InputLayerEncoder.Linear.weight": (c.d_model_enc, FEATURES + 1),
+        "LatentEncoder.fc_mu.weight": (c.latent_dim, c.steps * c.d_model_enc),
+        "Decoder.DecoderInput.updims.weight": (c.steps * c.d_model_dec, c.latent_dim),
+    }
+    stacks = [
+        ("Encoder.Encoder.layers", c.num_encoder_layers, c.d_model_enc, c.nhead_enc),
+        ("Decoder.Decoder.Encoder.layers", c.num_decoder_layers, c.d_model_dec, c.nhead_dec),
+    ]
+    return c, widths, stacks
+
+
+def _check_sizes(state_dict: Mapping[str, Any], widths: dict, stacks: list) -> None:
+    """The weights have the shapes and layer counts the params say."""
     for key, want in widths.items():
         if _shape(state_dict, key) != want:
             raise ModelLayoutError(f"{key} has shape {_shape(state_dict, key)}, params say {want}")
@@ -487,7 +504,6 @@ def config_from_params(params: Mapping[str, Any], state_dict: Mapping[str, Any])
             )
         if d % heads:
             raise ModelLayoutError(f"{heads} attention heads do not divide d_model {d}")
-    return c
 
 
 def params_from_config(config: GTConfig) -> dict[str, Any]:

@@ -138,7 +138,9 @@ def echo_server(port: int, replies: dict[bytes, bytes], cpu: int) -> None:
 
 
 def naive_server(port: int, models: list[str], cpu: int) -> None:
-    """What a first implementation looks like: python-osc dispatcher and builder, same engine."""
+    """What a first implementation looks like: python-osc dispatcher and builder, same engine.
+    One function with its handlers inside, on purpose: the baseline is the code a newcomer would
+    write in one sitting (63 lines, the one function over 60 kept whole)."""
     pin(cpu)
     from pythonosc.dispatcher import Dispatcher
     from pythonosc.osc_message_builder import OscMessageBuilder

@@ -33,15 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     stats = style_statistics(
         ckpt.model, task_input(ckpt.task, train.x), train.style, args.components
     )
-    checkpoint.save(
-        ckpt.path,
-        ckpt.model,
-        ckpt.model_name,
-        task=ckpt.task,
-        metrics=ckpt.metrics,
-        run=ckpt.run,
-        extras=ckpt.extras | {"styles": stats},
-    )
+    checkpoint.save_with_extras(ckpt, styles=stats)
     print(f"{ckpt.path}: statistics for {len(stats)} styles: {', '.join(stats)}")
     return 0
 

@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,11 +40,11 @@ from pdbridge.core.errors import (
     ModelError,
     ModelMissingError,
     ModelVersionError,
-    UnsafeModelError,
 )
 from pdbridge.core.pattern import FEATURES, NUM_VOICES, VOICES
 from pdbridge.models import registry
 from pdbridge.models.tasks import TASKS, input_features
+from pdbridge.models.weights_file import load_weights_only
 
 FORMAT = "pdbridge-checkpoint"
 FORMAT_VERSION = 1
@@ -176,45 +174,24 @@ def save(path: str | Path, model: nn.Module, model_name: str, **info: Any) -> Pa
     return path
 
 
+def save_with_extras(ckpt: Checkpoint, **extras: Any) -> Path:
+    """Write a loaded checkpoint back to its file with `extras` added or replaced (style
+    statistics, a sampling prior), everything else as it was."""
+    return save(
+        ckpt.path, ckpt.model, ckpt.model_name, task=ckpt.task, metrics=ckpt.metrics,
+        run=ckpt.run, extras=ckpt.extras | extras,
+    )  # fmt: skip
+
+
 # ---------------------------------------------------------------------------- load
 
 
 def read(path: str | Path) -> dict:
     """The raw checkpoint dict, loaded without running code from the file."""
-    path = Path(path)
-    if not path.exists():
-        raise ModelMissingError(f"{path}: no such checkpoint file")
-    if path.is_dir():
-        raise ModelMissingError(f"{path}: is a folder, not a checkpoint file")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        found = pickled_global(e)
-        if found:  # a pickled object: loading it would run code from the file
-            raise UnsafeModelError(
-                f"{path}: refused: holds a Python object ({found}); "
-                "pdbridge loads checkpoints of plain data and tensors only"
-            ) from None
-        raise ModelCorruptError(
-            f"{path}: not a readable checkpoint (truncated or corrupt?)"
-        ) from None
-    except Exception as e:  # torch raises many types for a damaged file; all mean the same
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ModelCorruptError(
-            f"{path}: not a readable checkpoint (truncated or corrupt? {msg[:120]})"
-        ) from None
+    data = load_weights_only(path)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ModelCorruptError(f'{path}: not a pdbridge checkpoint (no "format": "{FORMAT}")')
     return data
-
-
-def pickled_global(e: pickle.UnpicklingError) -> str | None:
-    """The Python object (module.name) at which torch's weights-only unpickler stopped, if that
-    is why it failed. Torch words it "Unsupported global: GLOBAL x.Y was not an allowed global",
-    or, for a blocked module such as os, "Trying to load unsupported GLOBAL posix.mkdir whose
-    module posix is blocked"; both mean a file whose loading would run code."""
-    found = re.search(r"unsupported (?:global: )?GLOBAL ([\w.]+)", str(e), re.IGNORECASE)
-    return found.group(1) if found else None
 
 
 def from_dict(data: dict, name: str = "model", where: str = "checkpoint") -> Checkpoint:

@@ -13,17 +13,10 @@ code (`pdbridge.core.errors.ExitCode`):
 
 from __future__ import annotations
 
-import pickle
-import re
 from pathlib import Path
 
-import torch
-
 from pdbridge.core.errors import (
-    ModelCorruptError,
     ModelLayoutError,
-    ModelMissingError,
-    UnsafeModelError,
 )
 from pdbridge.models.groove_transformer import (
     DensityVAE,
@@ -32,12 +25,7 @@ from pdbridge.models.groove_transformer import (
     Kind,
     from_state_dict,
 )
-
-
-def _first_line(e: BaseException) -> str:
-    """The first sentence of an exception's message, short enough for a one-line reason."""
-    text = str(e).strip()
-    return text.splitlines()[0].split(". ")[0][:120] if text else type(e).__name__
+from pdbridge.models.weights_file import load_weights_only
 
 
 def read_gt_checkpoint(
@@ -48,31 +36,9 @@ def read_gt_checkpoint(
     Raises a `ModelError` subclass whose one-line message names the file and what is wrong.
     """
     path = Path(path)
-    if not path.exists():
-        raise ModelMissingError(f"{path}: no such checkpoint file")
-    if path.is_dir():
-        raise ModelMissingError(f"{path}: is a folder, not a checkpoint file")
-    try:
-        # map_location: the course's VAE files hold CUDA tensors
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        # torch words it "Unsupported global: GLOBAL x.Y was not an allowed global" or, for a
-        # blocked module such as os, "Trying to load unsupported GLOBAL posix.mkdir whose ..."
-        found = re.search(r"unsupported (?:global: )?GLOBAL ([\w.]+)", str(e), re.IGNORECASE)
-        if found:  # the unpickler stopped at a Python object: loading it would run its code
-            raise UnsafeModelError(
-                f"{path}: refused: a full pickle holding a Python object ({found.group(1)}); "
-                "pdbridge reads checkpoints of plain data and tensors only (save "
-                "{'model_state_dict': model.state_dict(), 'params': ...} instead)"
-            ) from None
-        raise ModelCorruptError(
-            f"{path}: not a readable checkpoint (truncated or corrupt? {_first_line(e)})"
-        ) from None
-    except Exception as e:  # torch raises many types for a damaged file; all mean the same
-        raise ModelCorruptError(
-            f"{path}: not a readable checkpoint (truncated or corrupt? {_first_line(e)})"
-        ) from None
-
+    data = load_weights_only(
+        path, " (save {'model_state_dict': model.state_dict(), 'params': ...} instead)"
+    )
     if not isinstance(data, dict):
         raise ModelLayoutError(
             f"{path}: not a Groove Transformer checkpoint (holds a {type(data).__name__}, "

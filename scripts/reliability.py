@@ -426,6 +426,25 @@ def flood_client(address, seconds: float, seed: int, z_dim: int, window: int) ->
     return sent, received
 
 
+def ping_while_loaded(
+    server: ServeProcess, udp: Udp, seconds: float, every: float, rss: int
+) -> tuple[list[float], int, int]:
+    """/ping the server every `every` s for `seconds` while others load it: (round trips in s,
+    pings lost, peak resident memory in kB, starting from `rss`)."""
+    pings, lost, peak = [], 0, rss
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        t0 = time.perf_counter()
+        reply = udp.ask("/ping")
+        if reply is None or reply.address != "/pong":
+            lost += 1
+        else:
+            pings.append(time.perf_counter() - t0)
+        peak = max(peak, server.rss()["VmRSS"])
+        time.sleep(every)
+    return pings, lost, peak
+
+
 def settled_rss(server: ServeProcess, udp: Udp, limit_s: float = 15.0) -> int:
     """The server's resident memory (kB) once warm: first calls allocate, and the server freezes
     its models into graphs in the background after it is ready. Asks until RSS stops growing."""
@@ -466,17 +485,7 @@ def flood(models: list[str], seconds: float, clients: int, folder: Path, window:
             for i in range(clients)
         ]
         time.sleep(1.0)  # let the clients start sending
-        pings, lost, peak = [], 0, before
-        end = time.monotonic() + seconds - 1.5
-        while time.monotonic() < end:
-            t0 = time.perf_counter()
-            reply = udp.ask("/ping")
-            if reply is None or reply.address != "/pong":
-                lost += 1
-            else:
-                pings.append(time.perf_counter() - t0)
-            peak = max(peak, server.rss()["VmRSS"])
-            time.sleep(0.02)
+        pings, lost, peak = ping_while_loaded(server, udp, seconds - 1.5, 0.02, before)
         totals = [tuple(map(int, p.communicate(timeout=seconds + 30)[0].split())) for p in procs]
         time.sleep(0.5)
         after = server.rss()["VmRSS"]
@@ -889,17 +898,7 @@ def class_load(models: list[str], clients: int, seconds: float, rate: float, fol
                 stdout=subprocess.PIPE, text=True,
             ))  # fmt: skip
         time.sleep(1.0)  # the clients store their slots, then sweep
-        pings, lost, peak = [], 0, before
-        end = time.monotonic() + seconds - 1.0
-        while time.monotonic() < end:
-            t0 = time.perf_counter()
-            reply = udp.ask("/ping")
-            if reply is None or reply.address != "/pong":
-                lost += 1
-            else:
-                pings.append(time.perf_counter() - t0)
-            peak = max(peak, server.rss()["VmRSS"])
-            time.sleep(0.05)
+        pings, lost, peak = ping_while_loaded(server, udp, seconds - 1.0, 0.05, before)
         results = [json.loads(p.communicate(timeout=seconds + 120)[0]) for p in procs]
         time.sleep(0.5)
         after = server.rss()["VmRSS"]

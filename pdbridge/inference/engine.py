@@ -115,6 +115,8 @@ class Engine:
         self._direct_fns = {c.name: direct_fn(c, freeze) for c in checkpoints if c.kind == "direct"}
         self._frozen: set[str] = set(self._vae_fns) | set(self._direct_fns) if freeze else set()
         self._random = np.random.default_rng()  # thread-safe: numpy locks its bit generator
+        # job -> the model that answers it when a request names none (asked on every request)
+        self._answers: dict[str, Checkpoint] = {}
 
     def freeze(self, cancel: Callable[[], bool] = lambda: False) -> None:
         """Run each VAE that allows it as a frozen TorchScript graph (`inference_fns`: about
@@ -152,6 +154,7 @@ class Engine:
         new._vae_fns = {k: v for k, v in self._vae_fns.items() if k != ckpt.name}
         new._direct_fns = {k: v for k, v in self._direct_fns.items() if k != ckpt.name}
         new._frozen = self._frozen - {ckpt.name}
+        new._answers = {}
         if ckpt.kind == "vae":
             new._vae_fns[ckpt.name] = vae_fns(ckpt, frozen=True)
             new._frozen.add(ckpt.name)
@@ -192,11 +195,13 @@ class Engine:
             if TASKS[ckpt.task].job != job:
                 raise BadInputError(f"model {name!r} does {TASKS[ckpt.task].job}, not {job}")
             return ckpt
-        own = [c for c in self._models.values() if c.task == job]
-        serving = [c for c in self._models.values() if TASKS[c.task].job == job]
-        if own or serving:
-            return (own or serving)[0]
-        raise ModelError(f"no {job} model loaded")
+        if job not in self._answers:
+            own = [c for c in self._models.values() if c.task == job]
+            serving = [c for c in self._models.values() if TASKS[c.task].job == job]
+            if not (own or serving):
+                raise ModelError(f"no {job} model loaded")
+            self._answers[job] = (own or serving)[0]
+        return self._answers[job]
 
     def _vae(self, controls: Controls) -> Checkpoint:
         if controls.model is None:

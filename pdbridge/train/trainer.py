@@ -172,18 +172,10 @@ def train(
         "windows": {"train": len(train_x), "validation": len(val_x)},
     }
 
-    history: list[dict[str, float]] = []
-    start_epoch, step, best_loss, elapsed = 0, 0, math.inf, 0.0
     last_path, best_path = out / "last.pt", out / "best.pt"
-    if resume:
-        start_epoch, step, best_loss, elapsed, history = _resume(
-            last_path, config, model, optimizer
-        )
-        log.info("resuming %s at epoch %d", out, start_epoch + 1)
-    elif last_path.exists():
-        raise BadInputError(f"{out} already holds a run; pass --resume, or choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps(run_info, indent=1) + "\n")
+    start_epoch, step, best_loss, elapsed, history = _open_run(
+        out, resume, config, model, optimizer, run_info
+    )
 
     batches = math.ceil(len(train_ex) / config.batch_size)
     for epoch in range(start_epoch, config.epochs):
@@ -284,6 +276,21 @@ def _add_style_statistics(
         best_path, best.model, best.model_name, metrics=best.metrics, extras=extras, task=task,
         run=run_info,
     )  # fmt: skip
+
+
+def _open_run(out: Path, resume: bool, config: TrainConfig, model, optimizer, run_info: dict):
+    """The run folder, new or resumed: (start epoch, step, best loss, seconds, history)."""
+    last_path = out / "last.pt"
+    if resume:
+        state = _resume(last_path, config, model, optimizer)
+        log.info("resuming %s at epoch %d", out, state[0] + 1)
+    elif last_path.exists():
+        raise BadInputError(f"{out} already holds a run; pass --resume, or choose another --out")
+    else:
+        state = (0, 0, math.inf, 0.0, [])
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(run_info, indent=1) + "\n")
+    return state
 
 
 def _resume(path: Path, config: TrainConfig, model, optimizer) -> tuple:

@@ -67,7 +67,7 @@ def format_table(result: dict) -> str:
         text = (
             "n/a" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
         )
-        lines.append(f"  {name:<28}{text} {unit}".rstrip())
+        lines.append(f"  {name:<28} {text} {unit}".rstrip())  # a space even after a long name
 
     if "reconstruction" in result:
         r = result["reconstruction"]

@@ -14,7 +14,13 @@ from pdbridge.inference.hits import spread_noise
 from pdbridge.inference.prior import mixture_latents, prior_latents
 from pdbridge.models.feel_net import FeelNet, FeelNetConfig
 from pdbridge.models.mlp_vae import MLPVAE, MLPVAEConfig
-from pdbridge.train.prior import prior_mixture
+from pdbridge.train.prior import (
+    BANK,
+    calibrated_prior,
+    lowrank_candidates,
+    prior_mixture,
+    rake_weights,
+)
 
 torch.set_num_threads(1)
 
@@ -150,3 +156,77 @@ def test_eval_reports_the_feel_of_a_task_model(tmp_path):
     assert "hit_f1_t0" not in feel  # humanize keeps its input's hits
     assert feel["within_window_spread_ratio_t1"] > feel["within_window_spread_ratio_t0"]
     assert "timing_mae_ms" in r["feel_humanize"] and "baseline_timing_mae_ms" in r["feel_humanize"]
+
+
+def test_rake_weights_match_each_features_histogram():
+    rng = np.random.default_rng(0)
+    real = np.stack([rng.choice([2.0, 3.0], 400, p=[0.7, 0.3]), rng.normal(0.5, 0.05, 400)], 1)
+    # candidates: the count spread over 0..5, the continuous feature wider than the real one
+    cand = np.stack([rng.integers(0, 6, 3000).astype(float), rng.normal(0.5, 0.2, 3000)], 1)
+    w = rake_weights(real, cand[None])
+    assert w.shape == (3000,) and np.isclose(w.sum(), 1.0)
+    on = lambda v: w[cand[:, 0] == v].sum()  # noqa: E731
+    share = (real[:, 0] == 2.0).mean()  # the real sample's own share of 2s
+    assert abs(on(2.0) - share) < 0.01 and abs(on(3.0) - (1 - share)) < 0.01
+    assert on(0.0) + on(5.0) < 0.01
+    spread = np.sqrt((w * (cand[:, 1] - 0.5) ** 2).sum())
+    assert spread < 0.08  # pulled in from 0.2 towards the real 0.05
+    # uniform weights where candidates already look real
+    same = rake_weights(real, real[None])
+    assert np.allclose(same, 1 / len(real))
+
+
+def test_lowrank_candidates_stay_on_each_clusters_axes():
+    rng = np.random.default_rng(0)
+    # two clusters of latents, each spread along one axis of 6 dimensions
+    a = np.zeros((60, 6)) + rng.normal(0, 1, (60, 1)) * np.eye(6)[0] + 10
+    b = np.zeros((60, 6)) + rng.normal(0, 1, (60, 1)) * np.eye(6)[1] - 10
+    z = lowrank_candidates(np.concatenate([a, b]), 500, clusters=2, rank=1, scale=1.0)
+    assert z.shape == (500, 6) and z.dtype == np.float32
+    near_a = z[:, 2] > 0
+    assert 0.3 < near_a.mean() < 0.7
+    # off-axis dimensions stay at the cluster's centre; the axis carries the cluster's spread
+    assert np.allclose(z[near_a][:, 1:], 10, atol=1e-4)
+    assert np.allclose(z[~near_a][:, [0, 2, 3, 4, 5]], -10, atol=1e-4)
+    assert 0.7 < z[near_a][:, 0].std() < 1.3
+
+
+def test_calibrated_prior_is_a_mixture_the_engine_samples(tmp_path):
+    torch.manual_seed(0)
+    model = MLPVAE(MLPVAEConfig(hidden=(32,), z_dim=4))
+    x = np.stack([beat(i) for i in range(40)])
+    prior = calibrated_prior(model, x, x, candidates=400, bank=64, seed=0)
+    comps = prior["components"]
+    assert prior["method"] == "calibrated" and float(comps["weight"].sum()) == 64
+    assert comps["mu"].shape == (prior["clusters"], 4) == comps["std"].shape
+    again = calibrated_prior(model, x, x, candidates=400, bank=64, seed=0)
+    assert torch.equal(again["components"]["mu"], comps["mu"])  # the recipe reproduces it
+    checkpoint.save(tmp_path / "v.pt", model, "mlp_vae", extras={"prior": prior})
+    engine = Engine.load([tmp_path / "v.pt"])
+    one = engine.sample(Controls(temperature=1.0, seed=3))
+    assert one.shape == (32, 27)
+    assert np.array_equal(one, engine.sample(Controls(temperature=1.0, seed=3)))
+    # every latent drawn lies near one of the bank's components (spread `jitter`)
+    drawn = prior_latents({"prior": prior}, 4, 200, np.random.default_rng(0))
+    mu = comps["mu"].float().numpy()
+    gap = np.abs(drawn[:, None] - mu[None]).max(-1).min(1)
+    assert gap.max() < 6 * prior["jitter"]
+
+
+def test_the_default_vae_ships_the_calibrated_prior():
+    path = checkpoint.models_dir() / "conv_vae.pt"
+    if not path.exists():
+        pytest.skip("the shipped models are not in this checkout")
+    ckpt = checkpoint.load(path)
+    prior = ckpt.extras["prior"]
+    comps = prior["components"]
+    assert prior["method"] == "calibrated" and float(comps["weight"].sum()) == BANK
+    assert (
+        comps["mu"].shape == (prior["clusters"], ckpt.z_dim) and comps["mu"].dtype == torch.float16
+    )
+    assert path.stat().st_size < 10e6
+    # the prior's latents decode to beats about as busy as the training windows (37-38 hits)
+    z = torch.from_numpy(prior_latents(ckpt.extras, ckpt.z_dim, 300, np.random.default_rng(0)))
+    with torch.no_grad():
+        logits = ckpt.model.decode(z)[0]
+    assert 33 < float((logits > 0).sum((1, 2)).float().mean()) < 41

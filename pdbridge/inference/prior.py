@@ -2,16 +2,20 @@
 
 A VAE whose latent carries a performance in detail (the default `conv_vae`: timing within a
 few ms) leaves most of N(0, I) to latents no training window maps to, and decodes them to beats
-unlike the data ("strangers"). Such a checkpoint stores a mixture over its training windows'
-latent means in `extras["prior"]` (fitted by `pdbridge.train.prior`):
+unlike the data ("strangers"). Such a checkpoint stores a mixture in `extras["prior"]` (fitted
+by `pdbridge.train.prior`):
 
-    {"components": {"weight": (K,), "mu": (K, z_dim), "std": (K, z_dim)}, "clusters": K,
-     "scale": s}
+    {"components": {"weight": (K,), "mu": (K, z_dim), "std": (K, z_dim)}, "method": ...,
+     "clusters": K, "scale": s, ...}
 
 the same layout as a style's mixture (`pdbridge.train.styles`): a sample picks a component by
-weight and draws `mu_k + std_k * eps`. The spread `s` (each cluster's own spread times s) was
-chosen on validation so that samples are neither copies of training beats nor strangers
-(novelty ratio about 1, `pdbridge.core.metrics.novelty_ratio`).
+weight and draws `mu_k + std_k * eps`. Method `clusters`: k-means clusters of the training
+windows' latent means, each with its own spread times `s`. Method `calibrated` (the default
+VAE's since issue 15's second round): latents drawn around the training latents along each
+cluster's principal axes and resampled so that the patterns they decode have the training
+windows' feature histograms, each with a small spread. Either way chosen on validation so that
+samples are neither copies of training beats nor strangers (novelty ratio about 1,
+`pdbridge.core.metrics.novelty_ratio`). Drawing costs the same for both.
 """
 
 from __future__ import annotations

@@ -20,20 +20,11 @@ import numpy as np
 import pytest
 from pd_harness import error_lines, run_batch
 
+from pdbridge.core.pattern import VOICES
+
 pytestmark = pytest.mark.pd
 
 SR = 44100  # Pd runs at this rate (-r), so a sample is 1000/44100 ms
-VOICES = [
-    "kick",
-    "snare",
-    "closed_hihat",
-    "open_hihat",
-    "low_tom",
-    "mid_tom",
-    "high_tom",
-    "crash",
-    "ride",
-]
 
 
 def read_wav(path: Path) -> np.ndarray:

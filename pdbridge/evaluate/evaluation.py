@@ -92,7 +92,11 @@ def reconstruction(ckpt: Checkpoint, x: np.ndarray, bpm: np.ndarray) -> dict[str
         mu, _ = ckpt.model.encode(torch.from_numpy(np.ascontiguousarray(x_in[i : i + BATCH])))
         logits, vel, off = (o.numpy() for o in ckpt.model.decode(mu))
         preds.append(clean_array(np.concatenate([(logits > 0), vel, off], axis=-1)))
-    pred = np.concatenate(preds)
+    return reconstruction_scores(np.concatenate(preds), x, bpm)
+
+
+def reconstruction_scores(pred: np.ndarray, x: np.ndarray, bpm: np.ndarray) -> dict[str, float]:
+    """How closely reconstructions `pred` follow the windows `x`: hits, errors and the feel."""
     return {
         "hit_f1": metrics.hit_f1(pred, x),
         "velocity_mae": metrics.velocity_mae(pred, x),

@@ -19,6 +19,7 @@ import torch
 
 from pdbridge.core import metrics
 from pdbridge.core.pattern import NUM_VOICES, clean_array
+from pdbridge.evaluate.evaluation import reconstruction_scores
 from pdbridge.inference import checkpoint
 from pdbridge.inference.hits import draw_hits
 from pdbridge.train.dataset import DatasetConfig, load_windows
@@ -32,15 +33,7 @@ def recon(ckpt, x, bpm):
         mu = torch.from_numpy(latent_means(ckpt.model, x))
         logits, vel, off = (o.numpy() for o in ckpt.model.decode(mu))
     pred = clean_array(np.concatenate([(logits > 0), vel, off], -1))
-    return {
-        "hit_f1": metrics.hit_f1(pred, x),
-        "velocity_mae": metrics.velocity_mae(pred, x),
-        "timing_mae_ms": metrics.timing_mae_ms(pred, x, bpm),
-        "offset_corr": metrics.hit_correlation(pred, x, "offsets"),
-        "velocity_corr": metrics.hit_correlation(pred, x, "velocities"),
-        "offset_spread_ratio": metrics.spread_ratio(pred, x, "offsets")[0],
-        "velocity_spread_ratio": metrics.spread_ratio(pred, x, "velocities")[0],
-    }
+    return reconstruction_scores(pred, x, bpm)
 
 
 def clustered(train_mu: np.ndarray, k: int, scale: float, seed: int = 0) -> dict:

@@ -445,6 +445,18 @@ def ping_while_loaded(
     return pings, lost, peak
 
 
+def ping_and_memory_figures(ms: np.ndarray, before: int, peak: int, after: int) -> dict:
+    """/ping round trips (ms) and resident memory (kB) before, at peak and after, as reported."""
+    return {
+        "ping_ms_p50": round(float(np.median(ms)), 2),
+        "ping_ms_p99": round(float(np.percentile(ms, 99)), 2),
+        "ping_ms_worst": round(float(ms.max()), 2),
+        "rss_mb_before": round(before / 1024, 1),
+        "rss_mb_peak": round(peak / 1024, 1),
+        "rss_mb_after": round(after / 1024, 1),
+    }
+
+
 def settled_rss(server: ServeProcess, udp: Udp, limit_s: float = 15.0) -> int:
     """The server's resident memory (kB) once warm: first calls allocate, and the server freezes
     its models into graphs in the background after it is ready. Asks until RSS stops growing."""
@@ -509,12 +521,7 @@ def flood(models: list[str], seconds: float, clients: int, folder: Path, window:
         "pings": len(pings),
         "pings_lost": lost,
         "late_replies": late,
-        "ping_ms_p50": round(float(np.median(ms)), 2),
-        "ping_ms_p99": round(float(np.percentile(ms, 99)), 2),
-        "ping_ms_worst": round(float(ms.max()), 2),
-        "rss_mb_before": round(before / 1024, 1),
-        "rss_mb_peak": round(peak / 1024, 1),
-        "rss_mb_after": round(after / 1024, 1),
+        **ping_and_memory_figures(ms, before, peak, after),
         "serves_normally_after": normal,
         **failures,
         "loadavg_1min": float(Path("/proc/loadavg").read_text().split()[0]),
@@ -927,12 +934,7 @@ def class_load(models: list[str], clients: int, seconds: float, rate: float, fol
         "unaccounted": total - sum(replies.values()) - superseded,
         "pings": len(pings),
         "pings_lost": lost,
-        "ping_ms_p50": round(float(np.median(ms)), 2),
-        "ping_ms_p99": round(float(np.percentile(ms, 99)), 2),
-        "ping_ms_worst": round(float(ms.max()), 2),
-        "rss_mb_before": round(before / 1024, 1),
-        "rss_mb_peak": round(peak / 1024, 1),
-        "rss_mb_after": round(after / 1024, 1),
+        **ping_and_memory_figures(ms, before, peak, after),
         "serves_normally_after": normal,
         **failures,
         "loadavg_1min": float(Path("/proc/loadavg").read_text().split()[0]),
